@@ -1,0 +1,75 @@
+"""newsindex: embeddable semantic search over news.
+
+Typed :class:`Article` records, an embedding indexer, a FAISS retriever and an SQLite store behind one
+facade, :class:`NewsIndex`::
+
+    from newsindex import NewsIndex
+
+    with NewsIndex.open("news.idx") as ix:
+        ix.add(["seeds/"])
+        hits = ix.search("drone strikes on energy infrastructure", k=5)
+
+Importing this package loads neither torch nor FAISS; they load when first needed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ._version import __version__
+from .embedding import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
+from .errors import (
+    ArticleNotFoundError,
+    ConfigurationError,
+    CorruptIndexError,
+    DependencyError,
+    EmbeddingError,
+    IndexLockedError,
+    IngestError,
+    ModelMismatchError,
+    NewsIndexError,
+    ReadOnlyError,
+    StorageError,
+    StoreError,
+    ValidationError,
+)
+from .index import NewsIndex
+from .indexer import ArticleVectors, EmbeddingIndexer
+from .ingest import load_articles
+from .models import AddReport, Article, Failure, IndexStats, SearchHit
+from .passages import Passage
+from .vectors import FaissRetriever
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "AddReport",
+    "Article",
+    "ArticleNotFoundError",
+    "ArticleVectors",
+    "ConfigurationError",
+    "CorruptIndexError",
+    "DependencyError",
+    "Embedder",
+    "EmbeddingError",
+    "EmbeddingIndexer",
+    "Failure",
+    "FaissRetriever",
+    "IndexLockedError",
+    "IndexStats",
+    "IngestError",
+    "ModelMismatchError",
+    "NewsIndex",
+    "NewsIndexError",
+    "Passage",
+    "ReadOnlyError",
+    "SearchHit",
+    "SentenceTransformerEmbedder",
+    "StorageError",
+    "StoreError",
+    "ValidationError",
+    "__version__",
+    "load_articles",
+]
+
+# A library leaves logging to the application: a NullHandler, nothing more.
+logging.getLogger(__name__).addHandler(logging.NullHandler())

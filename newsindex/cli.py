@@ -1,0 +1,246 @@
+"""The ``newsindex`` command (DESIGN §4).
+
+Exit codes: 0 when everything worked; 1 when ``ingest`` added what it could but some records failed
+(each listed on stderr); 2 on usage errors or when nothing could be done. Errors print one line on
+stderr. Heavy modules are imported inside the commands so that ``newsindex --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from .models import AddReport, SearchHit
+
+__all__ = ["main"]
+
+FORMATS = ("auto", "text", "json", "jsonl", "html", "feed")
+MODES = ("hybrid", "dense", "lexical")
+
+
+class _UsageError(Exception):
+    """A usage error found after argument parsing (exit code 2)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsindex", description="Semantic search over news, on your own disk."
+    )
+    parser.add_argument("--version", action="version", version=f"newsindex {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    ingest = commands.add_parser("ingest", help="add articles from files and folders to an index")
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (walked recursively)")
+    ingest.add_argument("--index", required=True, metavar="DIR", help="index directory (created if missing)")
+    ingest.add_argument(
+        "--format", choices=FORMATS, default="auto", help="reader to use (default: by extension)"
+    )
+    ingest.add_argument("--model", help="embedding model for a new index (default: all-MiniLM-L6-v2)")
+    ingest.add_argument(
+        "-v", "--verbose", action="store_true", help="print 'added ID' / 'updated ID' as each batch commits"
+    )
+    ingest.add_argument("--json", action="store_true", help="print the AddReport as JSON")
+
+    search = commands.add_parser("search", help="search an index")
+    search.add_argument("query")
+    search.add_argument("--index", required=True, metavar="DIR")
+    search.add_argument("-k", type=int, default=10, metavar="N", help="number of hits (default 10)")
+    search.add_argument("--since", metavar="D", help="published on or after D (YYYY-MM-DD)")
+    search.add_argument("--until", metavar="D", help="published on or before D (whole day)")
+    search.add_argument("--source", action="append", metavar="S", help="only this source (repeatable)")
+    search.add_argument("--language", action="append", metavar="L", help="only this language (repeatable)")
+    search.add_argument("--location", action="append", metavar="L", help="only events at this place")
+    search.add_argument("--type", action="append", metavar="T", help="only events of this type")
+    search.add_argument("--mode", choices=MODES, default="hybrid")
+    search.add_argument("--json", action="store_true", help="print the SearchHit list as JSON")
+
+    info = commands.add_parser("info", help="counts and settings of an index")
+    info.add_argument("--index", required=True, metavar="DIR")
+    info.add_argument("--json", action="store_true", help="print IndexStats as JSON")
+
+    demo = commands.add_parser("demo", help="ingest seeds/ and show a few searches")
+    demo.add_argument(
+        "--index", metavar="DIR", help="where to build the demo index (default: a temporary one)"
+    )
+    demo.add_argument(
+        "--seeds", metavar="DIR", default="seeds", help="folder of sample articles (default: seeds)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    from .errors import NewsIndexError
+
+    try:
+        handler = {"ingest": _ingest, "search": _search, "info": _info, "demo": _demo}[args.command]
+        return handler(args)
+    except _UsageError as exc:
+        print(f"newsindex {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except NewsIndexError as exc:
+        print(f"newsindex {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"newsindex {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _existing_index(directory: str) -> Path:
+    path = Path(directory)
+    if not (path / "store.sqlite").is_file():
+        raise _UsageError(f"no index at {path} (create one with: newsindex ingest PATH --index {path})")
+    return path
+
+
+class _Progress:
+    """A progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+        self.bar: Any = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(desc="ingest", unit=" articles", file=sys.stderr, dynamic_ncols=True)
+        self.done = 0
+
+    def __call__(self, done: int, committed: list[tuple[str, str]]) -> None:
+        if self.bar is not None:
+            self.bar.update(done - self.done)
+        self.done = done
+        if self.verbose:
+            for article_id, what in committed:
+                print(f"{what} {article_id}", flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from .index import NewsIndex
+
+    progress = _Progress(args.verbose)
+    try:
+        with NewsIndex.open(args.index, model=args.model) as ix:
+            report = ix.add(args.paths, format=args.format, progress=progress)
+    finally:
+        progress.close()
+    for failure in report.failed:
+        print(f"newsindex ingest: failed: {failure.where}: {failure.reason}", file=sys.stderr)
+    if args.json:
+        _print_json(report.model_dump(mode="json"))
+    else:
+        print(_summary(report))
+    if report.failed:
+        nothing = not (report.added or report.updated or report.unchanged)
+        return 2 if nothing else 1
+    return 0
+
+
+def _summary(report: AddReport) -> str:
+    return (
+        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"skipped {report.skipped}, failed {len(report.failed)}"
+    )
+
+
+def _search(args: argparse.Namespace) -> int:
+    from .index import NewsIndex
+
+    with NewsIndex.open(_existing_index(args.index), read_only=True) as ix:
+        hits = ix.search(
+            args.query,
+            k=args.k,
+            mode=args.mode,
+            since=args.since,
+            until=args.until,
+            sources=args.source,
+            languages=args.language,
+            locations=args.location,
+            event_types=args.type,
+        )
+    if args.json:
+        _print_json([hit.model_dump(mode="json") for hit in hits])
+    else:
+        if not hits:
+            print("no matching articles")
+        for hit in hits:
+            print(_format_hit(hit))
+    return 0
+
+
+def _format_hit(hit: SearchHit, width: int = 320) -> str:
+    article = hit.article
+    when = article.published.date().isoformat() if article.published else "undated"
+    origin = ", ".join(x for x in (article.source, when) if x)
+    title = article.title or article.body[:80].split("\n")[0]
+    passage = " ".join(hit.passage.split())
+    if len(passage) > width:
+        passage = passage[: width - 1].rstrip() + "…"
+    return f"{hit.rank:>2}. {title}  ({origin})  [{hit.score:.4f}]  id={article.id}\n    {passage}\n"
+
+
+def _info(args: argparse.Namespace) -> int:
+    from .index import NewsIndex
+
+    with NewsIndex.open(_existing_index(args.index), read_only=True) as ix:
+        stats = ix.stats()
+    if args.json:
+        _print_json(stats.model_dump(mode="json"))
+    else:
+        for name, value in stats.model_dump(mode="json").items():
+            print(f"{name:>18}: {value}")
+    return 0
+
+
+DEMO_QUERIES: list[tuple[str, dict[str, Any]]] = [
+    ("drone and missile attack on Ukrainian energy infrastructure", {}),
+    ("peace negotiations mediated by the United States", {}),
+    ("earthquake damage and casualties", {}),
+    ("shelling of a city in southern Ukraine", {"since": "2026-01-15"}),
+]
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .index import NewsIndex
+
+    seeds = Path(args.seeds)
+    if not seeds.is_dir():
+        raise _UsageError(f"no folder {seeds}; run the demo from the project folder or pass --seeds DIR")
+    with tempfile.TemporaryDirectory(prefix="newsindex-demo-") as tmp:
+        where = Path(args.index) if args.index else Path(tmp) / "demo.idx"
+        print(f"Ingesting {seeds}/ into {where} ...")
+        progress = _Progress(verbose=False)
+        try:
+            with NewsIndex.open(where) as ix:
+                report = ix.add(seeds, progress=progress)
+                progress.close()
+                print(_summary(report))
+                for failure in report.failed:
+                    print(f"  failed: {failure.where}: {failure.reason}")
+                stats = ix.stats()
+                print(f"{stats.articles} articles, {stats.passages} passages, {stats.sources} sources\n")
+                for query, filters in DEMO_QUERIES:
+                    shown = ", ".join(f"{k}={v}" for k, v in filters.items())
+                    print(f"Search: {query!r}" + (f"  ({shown})" if shown else ""))
+                    for hit in ix.search(query, k=3, **filters):
+                        print(_format_hit(hit, width=240))
+        finally:
+            progress.close()
+    return 0

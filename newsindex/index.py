@@ -1,0 +1,536 @@
+"""``NewsIndex``: the facade that ties the store, the vector index and the embedding indexer together.
+
+On disk, one directory (DESIGN §5): ``store.sqlite`` (the truth), ``vectors.faiss`` (a cache of the
+vectors in the store), ``manifest.json`` and ``writer.lock``. An ``add`` commits each batch of articles
+in one SQLite transaction (article, passages, vectors, lexical entries together); the FAISS file is
+brought up to date from the store whenever it lags behind, so a crash at any instant leaves an index
+that reopens consistent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import numpy as np
+
+from ._version import __version__
+from .embedding import Embedder, SentenceTransformerEmbedder, resolve_model
+from .errors import (
+    ArticleNotFoundError,
+    ConfigurationError,
+    CorruptIndexError,
+    IngestError,
+    ModelMismatchError,
+    NewsIndexError,
+    ReadOnlyError,
+)
+from .indexer import EmbeddingIndexer
+from .ingest import ReadSkip, iter_load
+from .lock import WriterLock
+from .manifest import FORMAT_VERSION, read_manifest, write_manifest
+from .models import AddReport, Article, Failure, IndexStats, SearchHit
+from .search import Searcher
+from .store import ArticleFilter, Store
+from .vectors import FaissRetriever
+
+__all__ = ["AddProgress", "NewsIndex"]
+
+log = logging.getLogger(__name__)
+
+STORE_FILE = "store.sqlite"
+VECTORS_FILE = "vectors.faiss"
+MANIFEST_FILE = "manifest.json"
+LOCK_FILE = "writer.lock"
+
+#: Articles per committed batch: big enough for well-filled encoding batches, small enough that
+#: progress shows and a crash loses little work.
+BATCH_ARTICLES = 64
+
+#: Called after each committed batch with (articles processed so far, committed ids and what
+#: happened to each: "added" or "updated").
+AddProgress = Callable[[int, list[tuple[str, str]]], None]
+
+DateLike = date | datetime | str | None
+
+
+def _bound(value: DateLike, name: str, *, upper: bool) -> datetime | None:
+    """A filter bound in UTC. A date D means 00:00 UTC of D as ``since`` and all of D as ``until``
+    (returned as the exclusive bound D+1 00:00)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"{name}={text!r} is not a date (YYYY-MM-DD) or an ISO datetime"
+            ) from exc
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment + timedelta(microseconds=1) if upper else moment
+    if isinstance(value, date):
+        day = datetime.combine(value, time(0, 0), tzinfo=UTC)
+        return day + timedelta(days=1) if upper else day
+    raise ConfigurationError(f"{name} must be a date, a datetime or a string, not {type(value).__name__}")
+
+
+def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(v for v in value if v)
+
+
+class NewsIndex:
+    """A news index in one directory. Use :meth:`open`; close it (or use ``with``) when done."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("use NewsIndex.open(path) to open or create an index")
+
+    # -- opening and closing ----------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        model: str | os.PathLike[str] | Embedder | None = None,
+        read_only: bool = False,
+        lock_timeout: float = 0.0,
+        batch_size: int = 32,
+        max_body_chars: int | None = None,
+    ) -> NewsIndex:
+        """Open the index at ``path``, creating it (and the directory) when missing.
+
+        ``model`` is a sentence-transformers name or path, or an :class:`Embedder`; by default the
+        model the index was built with (DESIGN §6 for a new index). A different model than the
+        index's raises :class:`ModelMismatchError`. ``read_only`` opens without the writer lock (any
+        number of readers may run beside one writer); ``lock_timeout`` is how long to wait for the lock.
+        """
+        self = cls.__new__(cls)
+        self._init(Path(path), model, read_only, lock_timeout, batch_size, max_body_chars)
+        return self
+
+    def _init(
+        self,
+        path: Path,
+        model: str | os.PathLike[str] | Embedder | None,
+        read_only: bool,
+        lock_timeout: float,
+        batch_size: int,
+        max_body_chars: int | None,
+    ) -> None:
+        self.path = path
+        self.read_only = read_only
+        self.max_body_chars = max_body_chars
+        self._closed = True
+        self._lock: WriterLock | None = None
+        store_path = path / STORE_FILE
+        if read_only:
+            if not store_path.is_file():
+                raise CorruptIndexError(str(path), "no index here (store.sqlite is missing)")
+        else:
+            if path.exists() and not path.is_dir():
+                raise ConfigurationError(f"{path} is a file, not an index directory")
+            if path.is_dir() and not store_path.exists() and any(path.iterdir()):
+                raise ConfigurationError(
+                    f"{path} holds other files and no index; choose an empty or new directory"
+                )
+            path.mkdir(parents=True, exist_ok=True)
+            self._lock = WriterLock(path / LOCK_FILE, timeout=lock_timeout)
+        try:
+            self._store = Store(store_path, read_only=read_only)
+            self._open_store(model, batch_size)
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
+        self._closed = False
+
+    def _open_store(self, model: str | os.PathLike[str] | Embedder | None, batch_size: int) -> None:
+        store = self._store
+        embedder: Embedder | None = None
+        explicit: str | os.PathLike[str] | None = None
+        if isinstance(model, Embedder):
+            embedder = model
+        else:
+            explicit = model
+        if not store.has_schema():
+            if self.read_only:
+                raise CorruptIndexError(str(store.path), "is not a newsindex store")
+            if embedder is None:
+                embedder = SentenceTransformerEmbedder(explicit, batch_size=batch_size)
+            store.create_schema(
+                {
+                    "format_version": str(FORMAT_VERSION),
+                    "model": embedder.name,
+                    "dim": str(embedder.dim),
+                    "metric": "cosine",
+                    "created_with": __version__,
+                }
+            )
+        meta = store.meta()
+        version = int(meta.get("format_version", "0"))
+        if version > FORMAT_VERSION:
+            raise CorruptIndexError(
+                str(self.path),
+                f"was written in format {version} by a newer newsindex; this is {__version__} "
+                f"(format {FORMAT_VERSION}): upgrade newsindex to open it",
+            )
+        self.model_name = meta["model"]
+        self.dim = int(meta["dim"])
+        if embedder is None:
+            wanted = explicit if explicit is not None else os.environ.get("NEWSINDEX_MODEL") or None
+            if wanted is not None and resolve_model(wanted)[0] != self.model_name:
+                raise ModelMismatchError(
+                    f"{self.path} was built with the model {self.model_name!r}, not "
+                    f"{resolve_model(wanted)[0]!r}; open it without model= or rebuild it"
+                )
+            embedder = SentenceTransformerEmbedder(self.model_name, batch_size=batch_size)
+        elif embedder.name != self.model_name:
+            raise ModelMismatchError(
+                f"{self.path} was built with the model {self.model_name!r}, not {embedder.name!r}"
+            )
+        self.indexer = EmbeddingIndexer(embedder, batch_size=batch_size)
+        self._vectors = self._load_vectors()
+        self._searcher = Searcher(store, self._vectors, self.indexer)
+        self._data_version = store.data_version()
+        if not self.read_only:
+            self._write_manifest()
+
+    def _load_vectors(self) -> FaissRetriever:
+        """The vector index from its file, caught up with the store (or rebuilt when missing)."""
+        file = self.path / VECTORS_FILE
+        vectors = FaissRetriever.load(file, self.dim) if file.is_file() else FaissRetriever(self.dim)
+        manifest = read_manifest(self.path / MANIFEST_FILE) if file.is_file() else None
+        self._tombstone_seq = int((manifest or {}).get("vectors", {}).get("tombstone_seq", 0))
+        self._dirty = False
+        self._catch_up(vectors)
+        return vectors
+
+    def _catch_up(self, vectors: FaissRetriever) -> None:
+        """Apply what the store committed that ``vectors`` does not reflect yet."""
+        self._tombstone_seq, removed = self._store.tombstones_after(self._tombstone_seq)
+        if len(removed):
+            vectors.remove(removed)
+            self._dirty = True
+        ids, matrix = self._store.vectors_after(vectors.max_id(), self.dim)
+        if len(ids):
+            vectors.add(ids, matrix)
+            self._dirty = True
+
+    def _refresh(self) -> None:
+        """See what other processes committed since the last call (read-only handles)."""
+        self._check_open()
+        version = self._store.data_version()
+        if version != self._data_version:
+            self._data_version = version
+            self._catch_up(self._vectors)
+
+    def _write_manifest(self) -> None:
+        write_manifest(
+            self.path / MANIFEST_FILE,
+            {
+                "format_version": FORMAT_VERSION,
+                "newsindex_version": __version__,
+                "model": self.model_name,
+                "dim": self.dim,
+                "metric": "cosine",
+                "vector_index": self._vectors.kind,
+                "files": {"store": STORE_FILE, "vectors": VECTORS_FILE, "lock": LOCK_FILE},
+                "counts": {
+                    "articles": self._store.count("articles"),
+                    "passages": self._store.count("passages"),
+                },
+                "vectors": {"tombstone_seq": self._tombstone_seq},
+            },
+        )
+
+    def _save(self) -> None:
+        """Write the vector file, then the manifest that says how far it reaches."""
+        if self.read_only or not self._dirty:
+            return
+        self._vectors.save(self.path / VECTORS_FILE)
+        self._dirty = False
+        self._write_manifest()
+
+    def close(self) -> None:
+        """Save what is pending and release the writer lock. Closing twice is harmless."""
+        if self._closed:
+            return
+        try:
+            self._save()
+        finally:
+            self._closed = True
+            self._store.close()
+            if self._lock is not None:
+                self._lock.release()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("read-only" if self.read_only else "open")
+        return f"<NewsIndex {str(self.path)!r} {state}>"
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise NewsIndexError(f"the index {self.path} is closed")
+
+    def _check_writable(self) -> None:
+        self._check_open()
+        if self.read_only:
+            raise ReadOnlyError(f"{self.path} was opened read-only")
+
+    # -- adding -----------------------------------------------------------------------------------
+
+    def add(
+        self,
+        items: Any,
+        *,
+        on_error: Literal["skip", "raise"] = "skip",
+        format: str = "auto",
+        progress: AddProgress | None = None,
+    ) -> AddReport:
+        """Add articles from paths (files or directories), :class:`Article` objects or dicts.
+
+        A ``str`` or ``Path`` is always a path. With ``on_error="skip"`` a bad record is listed in
+        the report's ``failed`` and the others are added; ``"raise"`` stops at the first one with
+        :class:`IngestError` (batches committed before it stay). Re-adding an unchanged article
+        costs no encoding; a changed one is re-embedded and replaces the old version.
+        """
+        self._check_writable()
+        if on_error not in ("skip", "raise"):
+            raise ConfigurationError(f"on_error must be 'skip' or 'raise', not {on_error!r}")
+        report = AddReport()
+        batch: dict[str, Article] = {}
+        seen = 0
+        try:
+            for outcome in self._outcomes(items, format):
+                if isinstance(outcome, Failure):
+                    if on_error == "raise":
+                        raise IngestError(outcome.where, outcome.reason)
+                    report.failed.append(outcome)
+                    continue
+                if isinstance(outcome, ReadSkip):
+                    report.skipped += 1
+                    report.skipped_items.append(Failure(where=outcome.where, reason=outcome.reason))
+                    continue
+                if outcome.id in batch:  # the same article twice: the later one must win
+                    seen += self._flush(list(batch.values()), report, seen, progress)
+                    batch = {}
+                batch[outcome.id] = outcome
+                if len(batch) >= BATCH_ARTICLES:
+                    seen += self._flush(list(batch.values()), report, seen, progress)
+                    batch = {}
+            if batch:
+                self._flush(list(batch.values()), report, seen, progress)
+        finally:
+            self._save()
+        return report
+
+    def _outcomes(self, items: Any, format: str) -> Iterator[Article | Failure | ReadSkip]:
+        if isinstance(items, str | os.PathLike | Article | dict):
+            items = [items]
+        try:
+            iterator = iter(items)
+        except TypeError:
+            raise ConfigurationError(
+                f"add() takes paths, Articles or dicts (or a list of them), not {type(items).__name__}"
+            ) from None
+        for number, item in enumerate(iterator, start=1):
+            if isinstance(item, str | os.PathLike):
+                yield from iter_load([item], format, max_body_chars=self.max_body_chars)
+            elif isinstance(item, Article):
+                yield item
+            elif isinstance(item, dict):
+                try:
+                    yield Article.parse(item, record=f"item {number}", max_body_chars=self.max_body_chars)
+                except NewsIndexError as exc:
+                    yield Failure(where=f"item {number}", reason=str(exc))
+            else:
+                yield Failure(
+                    where=f"item {number}",
+                    reason=f"a {type(item).__name__} is neither a path, an Article nor a dict",
+                )
+
+    def _flush(self, batch: list[Article], report: AddReport, seen: int, progress: AddProgress | None) -> int:
+        """Embed and commit one batch; returns how many articles it held."""
+        store = self._store
+        existing = store.existing([a.id for a in batch])
+        fields_only: list[tuple[int, Article, str]] = []
+        to_embed: list[Article] = []
+        hashes: dict[str, str] = {}
+        for article in batch:
+            record_hash = article.record_hash()
+            hashes[article.id] = record_hash
+            known = existing.get(article.id)
+            if known is None:
+                to_embed.append(article)
+            elif known.record_hash == record_hash:
+                report.unchanged += 1
+            elif known.content_hash == article.content_hash():
+                fields_only.append((known.rid, article, record_hash))
+            else:
+                to_embed.append(article)
+        embedded = self.indexer.embed(to_embed)  # the slow part, outside the transaction
+        committed: list[tuple[str, str]] = []
+        removed: list[int] = []
+        added_ids: list[int] = []
+        added_vectors = []
+        with store.transaction():
+            for rid, article, record_hash in fields_only:
+                store.update_article(rid, article, record_hash)
+                committed.append((article.id, "updated"))
+            for item in embedded:
+                article = item.article
+                known = existing.get(article.id)
+                if known is not None:
+                    removed.extend(store.delete_passages(known.rid))
+                    store.update_article(known.rid, article, hashes[article.id])
+                    rid = known.rid
+                    committed.append((article.id, "updated"))
+                else:
+                    rid = store.insert_article(article, hashes[article.id])
+                    committed.append((article.id, "added"))
+                added_ids.extend(store.insert_passages(rid, item.passages, item.vectors))
+                added_vectors.append(item.vectors)
+        # Committed: now mirror it in memory. The file follows in _save (or is caught up on open).
+        if removed:
+            self._vectors.remove(removed)
+            self._tombstone_seq = store.last_tombstone()
+        if added_ids:
+            self._vectors.add(added_ids, np.concatenate(added_vectors))
+        self._dirty = self._dirty or bool(removed or added_ids)
+        for _, what in committed:
+            if what == "added":
+                report.added += 1
+            else:
+                report.updated += 1
+        if progress is not None:
+            progress(seen + len(batch), committed)
+        return len(batch)
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        mode: Literal["hybrid", "dense", "lexical"] = "hybrid",
+        since: DateLike = None,
+        until: DateLike = None,
+        sources: str | Iterable[str] | None = None,
+        languages: str | Iterable[str] | None = None,
+        locations: str | Iterable[str] | None = None,
+        event_types: str | Iterable[str] | None = None,
+        min_score: float | None = None,
+    ) -> list[SearchHit]:
+        """Articles matching ``query``, best first, one hit per article with its best passage.
+
+        Filters apply before ranking: k hits come back whenever k matching articles exist.
+        """
+        self._refresh()
+        if _names(locations) or _names(event_types):
+            raise ConfigurationError(
+                "the locations and event_types filters need event extraction, "
+                "which this version of newsindex does not include yet"
+            )
+        where = ArticleFilter(
+            since=_bound(since, "since", upper=False),
+            until=_bound(until, "until", upper=True),
+            sources=_names(sources),
+            languages=_names(languages),
+        )
+        return self._searcher.search(query, k=k, mode=mode, where=where, min_score=min_score)
+
+    def related(
+        self, article_id: str, *, k: int = 10, mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    ) -> list[SearchHit]:
+        """The articles nearest to a stored article (itself left out), best first.
+
+        The article's own stored passage vectors make the query, so nothing is re-encoded.
+        """
+        self._refresh()
+        rid = self._store.rid_of(article_id)
+        if rid is None:
+            raise ArticleNotFoundError(article_id)
+        article = self._store.articles([rid])[rid]
+        matrix = self._store.article_vectors(rid, self.dim)
+        vector = None
+        if len(matrix):
+            mean = matrix.mean(axis=0)
+            vector = (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)[None, :]
+        query = f"{article.title}\n{article.body}" if article.title else article.body
+        where = ArticleFilter(exclude_ids=(article_id,))
+        return self._searcher.search(query, k=k, mode=mode, where=where, query_vector=vector)
+
+    def get(self, article_id: str) -> Article:
+        """The stored article with this id; :class:`ArticleNotFoundError` when there is none."""
+        self._refresh()
+        rid = self._store.rid_of(article_id)
+        if rid is None:
+            raise ArticleNotFoundError(article_id)
+        return self._store.articles([rid])[rid]
+
+    def __contains__(self, article_id: object) -> bool:
+        self._refresh()
+        return isinstance(article_id, str) and self._store.rid_of(article_id) is not None
+
+    def __len__(self) -> int:
+        self._refresh()
+        return self._store.count("articles")
+
+    def delete(self, ids: str | Iterable[str]) -> int:
+        """Delete articles by id (all or none: an unknown id raises ArticleNotFoundError first)."""
+        self._check_writable()
+        wanted = list(dict.fromkeys(_names(ids)))
+        rids = []
+        for article_id in wanted:
+            rid = self._store.rid_of(article_id)
+            if rid is None:
+                raise ArticleNotFoundError(article_id)
+            rids.append(rid)
+        removed: list[int] = []
+        with self._store.transaction():
+            for rid in rids:
+                removed.extend(self._store.passage_ids_of([rid]).tolist())
+                self._store.delete_article(rid)
+        self._vectors.remove(removed)
+        self._tombstone_seq = self._store.last_tombstone()
+        self._dirty = True
+        self._save()
+        return len(rids)
+
+    def stats(self) -> IndexStats:
+        """Counts and settings of this index."""
+        self._refresh()
+        size = sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
+        return IndexStats(
+            path=str(self.path),
+            articles=self._store.count("articles"),
+            passages=self._store.count("passages"),
+            mentions=self._store.count("mentions"),
+            events=self._store.count("events"),
+            sources=self._store.count_sources(),
+            model=self.model_name,
+            dim=self.dim,
+            vector_index=self._vectors.kind,
+            size_bytes=size,
+            format_version=FORMAT_VERSION,
+            newsindex_version=__version__,
+        )

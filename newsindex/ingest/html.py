@@ -1,0 +1,134 @@
+"""Saved web pages (``.html``/``.htm``) → one Article, through trafilatura.
+
+trafilatura finds the main text of a page (leaving out navigation, cookie banners, footers, related
+links) and its metadata: title, date, authors, site name, canonical URL. It is an optional
+dependency (``newsindex[html]``), imported only when a page is read.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Any
+
+from ..errors import DependencyError, IngestError
+from ..models import Article
+from .base import clean_language, path_id, read_file_bytes, resolved_path
+
+__all__ = ["read_html"]
+
+# Full timestamps when the page has them (htmldate gives only the day by default); reliable markup
+# only: guessing from free text picks up copyright years and "last updated" lines.
+_DATE_PARAMS: dict[str, Any] = {
+    "original_date": True,
+    "extensive_search": False,
+    "outputformat": "%Y-%m-%dT%H:%M:%S%z",
+}
+
+
+def _trafilatura() -> ModuleType:
+    try:
+        import trafilatura
+    except ImportError as exc:
+        raise DependencyError("reading HTML needs trafilatura: pip install 'newsindex[html]'") from exc
+    return trafilatura
+
+
+def _page_language(tree: Any) -> str | None:
+    """The page's declared language: ``<html lang>``, Content-Language, or ``og:locale``."""
+    candidates: list[object] = [
+        tree.get("lang"),
+        tree.get("{http://www.w3.org/XML/1998/namespace}lang"),
+    ]
+    for meta in tree.iter("meta"):
+        key = (meta.get("http-equiv") or meta.get("property") or meta.get("name") or "").lower()
+        if key in ("content-language", "og:locale", "language", "dc.language"):
+            candidates.append(meta.get("content"))
+    for value in candidates:
+        language = clean_language(value)
+        if language:
+            return language
+    return None
+
+
+def _inline_text(element: Any) -> str:
+    """Text of one block of trafilatura's output tree; ``<lb/>`` is a line break."""
+    parts: list[str] = [element.text or ""]
+    for child in element:
+        tag = child.tag if isinstance(child.tag, str) else ""
+        if tag == "lb":
+            parts.append("\n")
+        elif tag == "item":
+            parts.append("\n- " + _inline_text(child).strip())
+        elif tag == "row":
+            cells = [_inline_text(cell).strip() for cell in child]
+            parts.append("\n" + " | ".join(cells))
+        else:
+            parts.append(_inline_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _paragraphs(body: Any) -> list[str]:
+    """One paragraph per top-level block (paragraph, heading, list, quote, table)."""
+    paragraphs = []
+    for block in body:
+        lines = _inline_text(block).split("\n")
+        text = "\n".join(" ".join(line.split()) for line in lines).strip()
+        if text:
+            paragraphs.append(text)
+    return paragraphs
+
+
+def read_html(
+    path: str | os.PathLike[str], *, where: str | None = None, max_body_chars: int | None = None
+) -> Article:
+    """Read a saved web page as one Article; paragraphs are separated by a blank line.
+
+    The id comes from the canonical URL when the page has one, else from the file's path.
+    Raises :class:`~newsindex.errors.IngestError` "no article text found" for pages without text.
+    """
+    trafilatura = _trafilatura()
+    name = where or os.fspath(path)
+    # Bytes, not text: trafilatura honours the page's declared charset (many pages are not UTF-8).
+    data = read_file_bytes(path, where=name)
+    tree = trafilatura.load_html(data)
+    if tree is None:
+        raise IngestError(name, "not readable as HTML")
+    language = _page_language(tree)  # before extraction, which prunes the tree
+    doc = trafilatura.bare_extraction(
+        tree,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        deduplicate=False,
+        date_extraction_params=dict(_DATE_PARAMS),
+    )
+    if doc is None:
+        raise IngestError(name, "no article text found")
+    title = (doc.title or "").strip() or None
+    body_tree = getattr(doc, "body", None)
+    if body_tree is not None and len(body_tree):
+        paragraphs = _paragraphs(body_tree)
+    else:  # older trafilatura or a fallback extractor: text with one block per line
+        paragraphs = [line.strip() for line in (doc.text or "").split("\n") if line.strip()]
+    if paragraphs and title and paragraphs[0].casefold() == title.casefold():
+        paragraphs = paragraphs[1:]  # the page's <h1> repeats the title
+    body = "\n\n".join(paragraphs)
+    if not body.strip():
+        raise IngestError(name, "no article text found")
+    url = (doc.url or "").strip() or None
+    authors = [a.strip() for a in (doc.author or "").split(";") if a.strip()]
+    record: dict[str, object] = {
+        "id": "" if url else path_id(path),  # with a URL, Article derives the id from it
+        "title": title,
+        "body": body,
+        "url": url,
+        "source": doc.sitename or doc.hostname,
+        "published": doc.date,
+        "language": language,
+        "authors": authors,
+        "tags": list(doc.tags or []),
+        "metadata": {"path": resolved_path(path)},
+    }
+    return Article.parse(record, record=name, max_body_chars=max_body_chars)

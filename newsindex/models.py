@@ -1,0 +1,339 @@
+"""The typed records newsindex takes in and gives back (pydantic v2).
+
+Field names are part of the public contract (DESIGN §2). Constructing a model from bad data raises
+:class:`newsindex.errors.ValidationError`, which names the field and the record, instead of pydantic's
+own error type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from contextvars import ContextVar
+from datetime import UTC, date, datetime, time
+from typing import Any, ClassVar, Self
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_serializer, field_validator
+
+from .errors import ValidationError
+
+__all__ = [
+    "DEFAULT_MAX_BODY_CHARS",
+    "AddReport",
+    "Article",
+    "Failure",
+    "IndexStats",
+    "SearchHit",
+    "parse_datetime",
+]
+
+#: Longest body accepted by default; longer is a clean per-record failure (see ``max_body_chars``).
+DEFAULT_MAX_BODY_CHARS = 1_000_000
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """Read a publication time from a datetime, a date, an epoch number or a string.
+
+    Returns a timezone-aware datetime in UTC; a naive value is taken as UTC and a bare date means
+    00:00 UTC. Raises ``ValueError`` for anything that cannot be read as a time.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime.combine(value, time(0, 0))
+    elif isinstance(value, bool):
+        raise ValueError("a boolean is not a date")
+    elif isinstance(value, int | float):
+        try:
+            dt = datetime.fromtimestamp(float(value), tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise ValueError(f"epoch seconds {value!r} out of range") from exc
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        dt = _parse_date_string(text)
+    else:
+        raise ValueError(f"cannot read a date from a {type(value).__name__}")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    try:
+        return dt.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError(f"date {value!r} out of range") from exc
+
+
+def _parse_date_string(text: str) -> datetime:
+    try:
+        # ISO 8601 first: the common case and unambiguous ("Z" is accepted since Python 3.11).
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(text)  # RFC 822 dates of RSS feeds
+    except (TypeError, ValueError, IndexError):
+        pass
+    from dateutil import parser as date_parser
+
+    try:
+        return date_parser.parse(text)
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(f"unreadable date {text!r}") from exc
+
+
+def _record_name(data: object) -> str:
+    """A short human name for a record that failed validation."""
+    if isinstance(data, dict):
+        for key in ("id", "url", "title"):
+            value = data.get(key)
+            if isinstance(value, str) and value.strip():
+                text = value.strip()
+                return f"{key}={text[:60]!r}"
+    return "record"
+
+
+def _translate(exc: pydantic.ValidationError, data: object, record: str | None) -> ValidationError:
+    """Turn pydantic's error into ours: one line per problem, each naming its field."""
+    name = record or _record_name(data)
+    problems = []
+    first_field = None
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in err.get("loc", ())) or "(record)"
+        first_field = first_field or loc
+        msg = err.get("msg", "invalid")
+        msg = msg.removeprefix("Value error, ")
+        problems.append(f"field {loc!r}: {msg}")
+    message = f"invalid {exc.title} ({name}): " + "; ".join(problems)
+    return ValidationError(message, field=first_field, record=name)
+
+
+_CONTEXT: ContextVar[tuple[str | None, int]] = ContextVar(
+    "newsindex_validation", default=(None, DEFAULT_MAX_BODY_CHARS)
+)
+
+
+class _Model(BaseModel):
+    """Base of our models: pydantic errors become :class:`ValidationError`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except pydantic.ValidationError as exc:
+            raise _translate(exc, data, _CONTEXT.get()[0]) from exc
+
+    @classmethod
+    def parse(cls, data: object, *, record: str | None = None, max_body_chars: int | None = None) -> Self:
+        """Validate a mapping; ``record`` names it in errors (e.g. ``"feed.jsonl:12"``).
+
+        ``max_body_chars`` overrides the longest body accepted (default 1,000,000).
+        """
+        if not isinstance(data, Mapping):
+            where = f" ({record})" if record else ""
+            raise ValidationError(
+                f"invalid {cls.__name__}{where}: expected an object, got {type(data).__name__}",
+                record=record,
+            )
+        token = _CONTEXT.set((record, max_body_chars or DEFAULT_MAX_BODY_CHARS))
+        try:
+            return cls(**{str(k): v for k, v in data.items()})
+        finally:
+            _CONTEXT.reset(token)
+
+
+class Article(_Model):
+    """One news article. ``id`` is derived from the content when not given (see :meth:`derive_id`)."""
+
+    id: str = ""
+    title: str | None = None
+    body: str
+    url: str | None = None
+    source: str | None = None
+    published: datetime | None = None
+    language: str = "en"
+    authors: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_text(cls, value: object) -> object:
+        if value is None:
+            return ""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)  # numeric ids from JSON are common; keep them as text
+        if isinstance(value, str):
+            return value.strip()
+        return value
+
+    @field_validator("title", "url", "source", mode="before")
+    @classmethod
+    def _optional_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
+        return value
+
+    @field_validator("body")
+    @classmethod
+    def _body_present(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("contains NUL characters (binary data?)")
+        if not value.strip():
+            raise ValueError("is empty")
+        limit = _CONTEXT.get()[1]
+        if len(value) > limit:
+            raise ValueError(f"has {len(value):,} characters, more than the limit of {limit:,}")
+        return value
+
+    @field_validator("published", mode="before")
+    @classmethod
+    def _published(cls, value: object) -> datetime | None:
+        return parse_datetime(value)
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, value: object) -> object:
+        if value is None:
+            return "en"
+        if isinstance(value, str):
+            value = value.strip().lower()
+            if not value:
+                return "en"
+            if len(value) > 35 or not all(ch.isalnum() or ch in "-_" for ch in value):
+                raise ValueError(f"{value!r} is not a language code such as 'en' or 'pt-br'")
+        return value
+
+    @field_validator("authors", "tags", mode="before")
+    @classmethod
+    def _text_list(cls, value: object) -> object:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            return [str(v).strip() for v in value if v is not None and str(v).strip()]
+        return value
+
+    @pydantic.model_validator(mode="after")
+    def _derive_id(self) -> Article:
+        if not self.id:
+            self.id = self.derive_id()
+        return self
+
+    @field_serializer("published")
+    def _published_z(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    def derive_id(self) -> str:
+        """The id this article gets when none is given: from the URL, else title + date + body.
+
+        Deterministic, so adding the same article again updates it instead of duplicating it.
+        """
+        if self.url:
+            basis = "url\x1f" + self.url
+        else:
+            stamp = self.published.isoformat() if self.published else ""
+            basis = "\x1f".join(["text", self.title or "", stamp, self.body])
+        return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
+
+    def content_hash(self) -> str:
+        """Hash of what the embeddings depend on (title and body); equal hash, no re-encoding."""
+        basis = "\x1f".join([self.title or "", self.body])
+        return hashlib.sha256(basis.encode("utf-8")).hexdigest()
+
+    def record_hash(self) -> str:
+        """Hash of every field; equal hash means re-adding changes nothing at all."""
+        return hashlib.sha256(self.model_dump_json().encode("utf-8")).hexdigest()
+
+
+class SearchHit(_Model):
+    """One article found by :meth:`NewsIndex.search`, with its best passage."""
+
+    rank: int
+    score: float
+    article: Article
+    passage: str
+    passage_start: int
+    passage_end: int
+    highlights: list[tuple[int, int]] = Field(default_factory=list)
+    event_ids: list[str] = Field(default_factory=list)
+
+
+class Failure(_Model):
+    """A record or file that could not be added: ``where`` (file, line or item) and ``reason``."""
+
+    where: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+class AddReport(_Model):
+    """What :meth:`NewsIndex.add` did.
+
+    ``skipped`` counts files a directory walk passed over on purpose (unknown types, ``README*``);
+    ``skipped_items`` lists them with the reason. ``failed`` lists every record that could not be added.
+    """
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: list[Failure] = Field(default_factory=list)
+    skipped_items: list[Failure] = Field(default_factory=list)
+
+    def merge(self, other: AddReport) -> None:
+        """Add the counts and lists of ``other`` into this report."""
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.skipped += other.skipped
+        self.failed.extend(other.failed)
+        self.skipped_items.extend(other.skipped_items)
+
+    @property
+    def ok(self) -> bool:
+        """True when no record failed."""
+        return not self.failed
+
+
+class IndexStats(_Model):
+    """Counts and settings of an index (``ix.stats()``, ``newsindex info --json``)."""
+
+    path: str
+    articles: int
+    passages: int
+    mentions: int
+    events: int
+    sources: int
+    model: str
+    dim: int
+    vector_index: str
+    size_bytes: int
+    format_version: int
+    newsindex_version: str
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "path",
+        "articles",
+        "passages",
+        "mentions",
+        "events",
+        "sources",
+        "model",
+        "dim",
+        "vector_index",
+        "size_bytes",
+        "format_version",
+        "newsindex_version",
+    )

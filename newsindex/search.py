@@ -1,0 +1,203 @@
+"""Query → dense and lexical candidates → filters → fusion → one hit per article → highlights.
+
+Filters are resolved to a set of allowed articles in SQL first and pushed into both retrievers (an id
+selector inside FAISS, a WHERE clause beside FTS5), so asking for k hits returns k whenever k matching
+articles exist. Dense results are per passage; they are collapsed to articles by their best passage,
+fetching deeper until k distinct articles are found or the candidates run out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import ConfigurationError
+from .indexer import EmbeddingIndexer
+from .models import Article, SearchHit
+from .store import ArticleFilter, Store
+from .vectors import FaissRetriever
+
+__all__ = ["MODES", "RRF_K", "Searcher", "fts_query", "query_terms"]
+
+MODES = ("hybrid", "dense", "lexical")
+#: The usual reciprocal-rank-fusion constant: damps the weight of the very first ranks.
+RRF_K = 60
+# Long queries (a whole article used as a query) keep their most frequent terms only.
+_MAX_QUERY_TERMS = 64
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Common English function words: they carry no topic and make FTS5 match everything.
+_STOPWORDS = frozenset(  # noqa: SIM905 -- a word list reads better as text than as 120 quoted items
+    (
+        "a about above after again against all also am an and any are as at be because been before "
+        "being below between both but by can could did do does doing down during each few for from "
+        "further had has have having he her here hers herself him himself his how i if in into is it "
+        "its itself just me more most my myself no nor not now of off on once only or other our ours "
+        "ourselves out over own same she should so some such than that the their theirs them "
+        "themselves then there these they this those through to too under until up very was we were "
+        "what when where which while who whom why will with would you your yours yourself yourselves "
+        "said says say"
+    ).split()
+)
+_SUFFIXES = ("ings", "ing", "ies", "es", "ed", "s")
+
+
+def query_terms(query: str) -> list[str]:
+    """The words of a query that matter for matching: lower-cased, stop words out, most frequent first."""
+    words = [w.lower() for w in _WORD.findall(query)]
+    counts = Counter(w for w in words if w not in _STOPWORDS and (len(w) > 1 or w.isdigit()))
+    return [w for w, _ in counts.most_common(_MAX_QUERY_TERMS)]
+
+
+def fts_query(terms: Sequence[str]) -> str:
+    """An FTS5 MATCH expression: any of the terms, each quoted so no query text acts as syntax."""
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def _stem(term: str) -> str:
+    for suffix in _SUFFIXES:
+        if term.endswith(suffix) and len(term) - len(suffix) >= 3:
+            return term[: -len(suffix)]
+    return term
+
+
+def highlight_pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
+    """Matches words that start with a query term's stem: "strikes" finds "strike" and "striking"."""
+    stems = sorted({_stem(t) for t in terms}, key=len, reverse=True)
+    if not stems:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(s) for s in stems) + r")\w*", re.IGNORECASE)
+
+
+@dataclass
+class _Candidate:
+    rid: int
+    score: float = 0.0
+    dense: float | None = None
+    lexical: float | None = None
+    passage: tuple[int, int] | None = None  # best passage (start, end) when known
+    ranks: dict[str, int] = field(default_factory=dict)
+
+
+class Searcher:
+    """Runs searches over one store, its vector index and the indexer that embeds queries."""
+
+    def __init__(self, store: Store, vectors: FaissRetriever, indexer: EmbeddingIndexer) -> None:
+        self.store = store
+        self.vectors = vectors
+        self.indexer = indexer
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int,
+        mode: str,
+        where: ArticleFilter,
+        min_score: float | None = None,
+        query_vector: np.ndarray | None = None,
+    ) -> list[SearchHit]:
+        if mode not in MODES:
+            raise ConfigurationError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+        if k < 1:
+            raise ConfigurationError(f"k must be at least 1, got {k}")
+        if not query.strip() and query_vector is None:
+            raise ConfigurationError("the query is empty")
+        allowed = self.store.matching_rids(where) if where.active else None
+        if allowed is not None and not allowed:
+            return []
+        terms = query_terms(query)
+        depth = k if mode != "hybrid" else max(2 * k, 50)
+        dense: list[_Candidate] = []
+        lexical: list[_Candidate] = []
+        if mode in ("hybrid", "dense"):
+            vector = query_vector if query_vector is not None else self.indexer.embed_query(query)
+            dense = self._dense(vector, depth, allowed)
+        if mode in ("hybrid", "lexical") and terms:
+            lexical = [
+                _Candidate(rid, score=s, lexical=s)
+                for rid, s in self.store.lexical(fts_query(terms), where, depth)
+            ]
+        fused = self._fuse(dense, lexical) if mode == "hybrid" else (dense or lexical)
+        if min_score is not None:
+            fused = [c for c in fused if c.score >= min_score]
+        return self._hits(fused[:k], terms)
+
+    def _dense(self, vector: np.ndarray, depth: int, allowed: list[int] | None) -> list[_Candidate]:
+        """Best passage per article, best articles first; deepens until ``depth`` articles are found."""
+        allowed_passages = self.store.passage_ids_of(allowed) if allowed is not None else None
+        available = len(allowed_passages) if allowed_passages is not None else len(self.vectors)
+        fetch = max(depth * 4, 64)
+        while True:
+            scores, ids = self.vectors.search(vector, fetch, allowed_ids=allowed_passages)
+            pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+            spans = self.store.passage_spans([i for i, _ in pairs])
+            best: dict[int, _Candidate] = {}
+            for pid, score in pairs:
+                span = spans.get(pid)
+                if span is None or span[0] in best:
+                    continue  # a passage removed since, or a lesser passage of an article seen already
+                best[span[0]] = _Candidate(span[0], score=score, dense=score, passage=span[1:])
+            if len(best) >= depth or fetch >= available:
+                return list(best.values())[:depth]
+            fetch *= 4
+
+    @staticmethod
+    def _fuse(*lists: list[_Candidate]) -> list[_Candidate]:
+        """Reciprocal rank fusion: each list adds 1 / (RRF_K + rank) to an article's score."""
+        merged: dict[int, _Candidate] = {}
+        for candidates in lists:
+            for rank, cand in enumerate(candidates, start=1):
+                entry = merged.setdefault(cand.rid, _Candidate(cand.rid))
+                entry.score += 1.0 / (RRF_K + rank)
+                if cand.dense is not None:
+                    entry.dense, entry.passage = cand.dense, cand.passage
+                if cand.lexical is not None:
+                    entry.lexical = cand.lexical
+        return sorted(merged.values(), key=lambda c: -c.score)
+
+    def _hits(self, candidates: list[_Candidate], terms: Sequence[str]) -> list[SearchHit]:
+        rids = [c.rid for c in candidates]
+        articles = self.store.articles(rids)
+        pattern = highlight_pattern(terms)
+        need_passages = [c.rid for c in candidates if c.passage is None]
+        passages = self.store.passages_of(need_passages) if need_passages else {}
+        hits: list[SearchHit] = []
+        for cand in candidates:
+            article = articles.get(cand.rid)
+            if article is None:
+                continue
+            span = cand.passage or _best_lexical_passage(article, passages.get(cand.rid, []), pattern)
+            start, end = span
+            highlights = (
+                [(m.start(), m.end()) for m in pattern.finditer(article.body, start, end)] if pattern else []
+            )
+            hits.append(
+                SearchHit.model_construct(
+                    rank=len(hits) + 1,
+                    score=float(cand.score),
+                    article=article,
+                    passage=article.body[start:end],
+                    passage_start=start,
+                    passage_end=end,
+                    highlights=highlights,
+                    event_ids=[],
+                )
+            )
+        return hits
+
+
+def _best_lexical_passage(
+    article: Article, passages: list[tuple[int, int, int]], pattern: re.Pattern[str] | None
+) -> tuple[int, int]:
+    """The passage with the most query-term matches (the first on ties)."""
+    if not passages:
+        return 0, len(article.body)
+    if pattern is None:
+        return passages[0][1], passages[0][2]
+    best = max(passages, key=lambda p: len(pattern.findall(article.body, p[1], p[2])))
+    return best[1], best[2]

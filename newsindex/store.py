@@ -1,0 +1,433 @@
+"""The SQLite store: the source of truth for articles, passages (with their vectors) and the lexical
+(FTS5, BM25) index.
+
+The FAISS file is a cache of the vectors kept here: it can always be rebuilt or caught up from this
+store. Passage ids grow monotonically and every removed passage leaves a tombstone, so any copy of the
+vector index (the file on disk, another process's memory) can be brought up to date incrementally.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import CorruptIndexError, StoreError
+from .models import Article
+from .passages import Passage
+
+__all__ = ["ArticleFilter", "ExistingArticle", "Store"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    rid INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    title TEXT,
+    body TEXT NOT NULL,
+    url TEXT,
+    source TEXT,
+    published TEXT,
+    published_ts REAL,
+    language TEXT NOT NULL,
+    authors TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    record_hash TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS articles_published ON articles (published_ts);
+CREATE INDEX IF NOT EXISTS articles_source ON articles (source COLLATE NOCASE);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    article INTEGER NOT NULL REFERENCES articles (rid),
+    seq INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_article ON passages (article);
+CREATE TABLE IF NOT EXISTS tombstones (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    passage INTEGER NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5 (
+    title, body, content='articles', content_rowid='rid',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+"""
+
+FloatArray = npt.NDArray[np.float32]
+IdArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class ExistingArticle:
+    """What the store knows of an article already present: its row and its hashes."""
+
+    rid: int
+    content_hash: str
+    record_hash: str
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    """Conditions on articles, applied in SQL before any ranking."""
+
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive upper bound
+    sources: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    exclude_ids: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.since or self.until or self.sources or self.languages or self.exclude_ids)
+
+    def sql(self, alias: str = "a") -> tuple[str, list[Any]]:
+        """A WHERE fragment (always valid, ``1`` when empty) and its parameters."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.since is not None:
+            clauses.append(f"{alias}.published_ts >= ?")
+            params.append(self.since.timestamp())
+        if self.until is not None:
+            clauses.append(f"{alias}.published_ts < ?")
+            params.append(self.until.timestamp())
+        if self.sources:
+            clauses.append(f"{alias}.source COLLATE NOCASE IN ({','.join('?' * len(self.sources))})")
+            params.extend(self.sources)
+        if self.languages:
+            clauses.append(f"{alias}.language IN ({','.join('?' * len(self.languages))})")
+            params.extend(lang.lower() for lang in self.languages)
+        if self.exclude_ids:
+            clauses.append(f"{alias}.id NOT IN ({','.join('?' * len(self.exclude_ids))})")
+            params.extend(self.exclude_ids)
+        return (" AND ".join(clauses) or "1"), params
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _chunks(items: Sequence[Any], size: int = 900) -> Iterator[Sequence[Any]]:
+    # SQLite caps the number of bound parameters per statement.
+    for pos in range(0, len(items), size):
+        yield items[pos : pos + size]
+
+
+class Store:
+    """One SQLite database in WAL mode; all SQL of newsindex lives here."""
+
+    def __init__(self, path: Path, *, read_only: bool = False, timeout: float = 30.0) -> None:
+        self.path = path
+        self.read_only = read_only
+        try:
+            if read_only:
+                self._db = sqlite3.connect(
+                    f"file:{path}?mode=ro",
+                    uri=True,
+                    timeout=timeout,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+            else:
+                self._db = sqlite3.connect(
+                    path, timeout=timeout, isolation_level=None, check_same_thread=False
+                )
+                self._db.execute("PRAGMA journal_mode=WAL")
+                # FULL: a commit that returned is on disk, so what add() reported survives power loss.
+                self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            self._db.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as exc:
+            raise CorruptIndexError(str(path), f"cannot open the store ({exc})") from exc
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._db.close()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, params)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic write: everything inside commits together or not at all."""
+        self.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (SQLite's ``PRAGMA data_version``)."""
+        return int(self.execute("PRAGMA data_version").fetchone()[0])
+
+    def create_schema(self, meta: dict[str, str]) -> None:
+        try:
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot create the schema ({exc})") from exc
+        with self.transaction():
+            for key, value in meta.items():
+                self.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def has_schema(self) -> bool:
+        row = self.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('meta','articles')"
+        ).fetchone()
+        return bool(row[0] == 2)
+
+    def meta(self) -> dict[str, str]:
+        return dict(self.execute("SELECT key, value FROM meta").fetchall())
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- articles -------------------------------------------------------------------------------
+
+    def existing(self, ids: Sequence[str]) -> dict[str, ExistingArticle]:
+        found: dict[str, ExistingArticle] = {}
+        for chunk in _chunks(list(ids)):
+            rows = self.execute(
+                "SELECT id, rid, content_hash, record_hash FROM articles "
+                f"WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            for article_id, rid, content_hash, record_hash in rows:
+                found[article_id] = ExistingArticle(rid, content_hash, record_hash)
+        return found
+
+    @staticmethod
+    def _row(article: Article, record_hash: str) -> dict[str, Any]:
+        published = article.published
+        return {
+            "id": article.id,
+            "title": article.title,
+            "body": article.body,
+            "url": article.url,
+            "source": article.source,
+            "published": published.isoformat().replace("+00:00", "Z") if published else None,
+            "published_ts": published.timestamp() if published else None,
+            "language": article.language,
+            "authors": json.dumps(article.authors, ensure_ascii=False),
+            "tags": json.dumps(article.tags, ensure_ascii=False),
+            "metadata": json.dumps(article.metadata, ensure_ascii=False),
+            "content_hash": article.content_hash(),
+            "record_hash": record_hash,
+        }
+
+    def insert_article(self, article: Article, record_hash: str) -> int:
+        row = self._row(article, record_hash)
+        row["added_at"] = row["updated_at"] = _now()
+        columns = ", ".join(row)
+        cursor = self.execute(
+            f"INSERT INTO articles ({columns}) VALUES ({', '.join('?' * len(row))})",
+            list(row.values()),
+        )
+        rid = int(cursor.lastrowid or 0)
+        self.execute(
+            "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
+            (rid, article.title or "", article.body),
+        )
+        return rid
+
+    def update_article(self, rid: int, article: Article, record_hash: str) -> None:
+        """Replace the stored fields of an article (its passages are handled separately)."""
+        old = self.execute("SELECT title, body FROM articles WHERE rid = ?", (rid,)).fetchone()
+        self.execute(
+            "INSERT INTO articles_fts (articles_fts, rowid, title, body) VALUES ('delete', ?, ?, ?)",
+            (rid, old[0] or "", old[1]),
+        )
+        row = self._row(article, record_hash)
+        row["updated_at"] = _now()
+        assignments = ", ".join(f"{column} = ?" for column in row)
+        self.execute(f"UPDATE articles SET {assignments} WHERE rid = ?", [*row.values(), rid])
+        self.execute(
+            "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
+            (rid, article.title or "", article.body),
+        )
+
+    def delete_article(self, rid: int) -> None:
+        self.delete_passages(rid)
+        old = self.execute("SELECT title, body FROM articles WHERE rid = ?", (rid,)).fetchone()
+        if old is None:
+            return
+        self.execute(
+            "INSERT INTO articles_fts (articles_fts, rowid, title, body) VALUES ('delete', ?, ?, ?)",
+            (rid, old[0] or "", old[1]),
+        )
+        self.execute("DELETE FROM articles WHERE rid = ?", (rid,))
+
+    def rid_of(self, article_id: str) -> int | None:
+        row = self.execute("SELECT rid FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return int(row[0]) if row else None
+
+    def articles(self, rids: Iterable[int]) -> dict[int, Article]:
+        """Articles by row id (missing rows are left out)."""
+        wanted = list(dict.fromkeys(rids))
+        found: dict[int, Article] = {}
+        for chunk in _chunks(wanted):
+            rows = self.execute(
+                "SELECT rid, id, title, body, url, source, published, language, authors, tags, "
+                f"metadata FROM articles WHERE rid IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            for rid, aid, title, body, url, source, published, language, authors, tags, meta in rows:
+                found[rid] = Article.model_construct(
+                    id=aid,
+                    title=title,
+                    body=body,
+                    url=url,
+                    source=source,
+                    published=datetime.fromisoformat(published) if published else None,
+                    language=language,
+                    authors=json.loads(authors),
+                    tags=json.loads(tags),
+                    metadata=json.loads(meta),
+                )
+        return found
+
+    def article_ids(self, rids: Iterable[int]) -> dict[int, str]:
+        wanted = list(dict.fromkeys(rids))
+        found: dict[int, str] = {}
+        for chunk in _chunks(wanted):
+            rows = self.execute(
+                f"SELECT rid, id FROM articles WHERE rid IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+            found.update((int(r), str(i)) for r, i in rows)
+        return found
+
+    def matching_rids(self, where: ArticleFilter) -> list[int]:
+        clause, params = where.sql()
+        rows = self.execute(f"SELECT a.rid FROM articles a WHERE {clause}", params).fetchall()
+        return [int(r[0]) for r in rows]
+
+    # -- passages and vectors -------------------------------------------------------------------
+
+    def insert_passages(self, rid: int, passages: Sequence[Passage], vectors: FloatArray) -> list[int]:
+        ids = []
+        for passage, vector in zip(passages, vectors, strict=True):
+            cursor = self.execute(
+                "INSERT INTO passages (article, seq, start, end, vector) VALUES (?, ?, ?, ?, ?)",
+                (rid, passage.seq, passage.start, passage.end, np.asarray(vector, np.float32).tobytes()),
+            )
+            ids.append(int(cursor.lastrowid or 0))
+        return ids
+
+    def delete_passages(self, rid: int) -> list[int]:
+        """Remove an article's passages, leaving a tombstone for each; returns their ids."""
+        ids = [int(r[0]) for r in self.execute("SELECT id FROM passages WHERE article = ?", (rid,))]
+        if ids:
+            self._db.executemany("INSERT INTO tombstones (passage) VALUES (?)", [(i,) for i in ids])
+            self.execute("DELETE FROM passages WHERE article = ?", (rid,))
+        return ids
+
+    def passage_ids_of(self, rids: Sequence[int]) -> IdArray:
+        out: list[int] = []
+        for chunk in _chunks(list(rids)):
+            rows = self.execute(
+                f"SELECT id FROM passages WHERE article IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+            out.extend(int(r[0]) for r in rows)
+        return np.asarray(out, dtype=np.int64)
+
+    def passage_spans(self, passage_ids: Sequence[int]) -> dict[int, tuple[int, int, int]]:
+        """passage id → (article rid, start, end)."""
+        found: dict[int, tuple[int, int, int]] = {}
+        for chunk in _chunks(list(passage_ids)):
+            rows = self.execute(
+                f"SELECT id, article, start, end FROM passages WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            for pid, rid, start, end in rows:
+                found[int(pid)] = (int(rid), int(start), int(end))
+        return found
+
+    def passages_of(self, rids: Sequence[int]) -> dict[int, list[tuple[int, int, int]]]:
+        """article rid → its passages as (passage id, start, end), in order."""
+        found: dict[int, list[tuple[int, int, int]]] = {}
+        for chunk in _chunks(list(rids)):
+            rows = self.execute(
+                "SELECT article, id, start, end FROM passages "
+                f"WHERE article IN ({','.join('?' * len(chunk))}) ORDER BY article, seq",
+                chunk,
+            ).fetchall()
+            for rid, pid, start, end in rows:
+                found.setdefault(int(rid), []).append((int(pid), int(start), int(end)))
+        return found
+
+    def vectors_after(self, passage_id: int, dim: int) -> tuple[IdArray, FloatArray]:
+        """Passages with an id above ``passage_id``, and their vectors."""
+        rows = self.execute(
+            "SELECT id, vector FROM passages WHERE id > ? ORDER BY id", (passage_id,)
+        ).fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
+        return ids, vectors
+
+    def article_vectors(self, rid: int, dim: int) -> FloatArray:
+        """The vectors of one article's passages, in passage order."""
+        rows = self.execute("SELECT vector FROM passages WHERE article = ? ORDER BY seq", (rid,)).fetchall()
+        return np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float32).reshape(-1, dim)
+
+    def tombstones_after(self, seq: int) -> tuple[int, IdArray]:
+        """Passage ids removed after tombstone ``seq``, and the newest tombstone seq."""
+        rows = self.execute(
+            "SELECT seq, passage FROM tombstones WHERE seq > ? ORDER BY seq", (seq,)
+        ).fetchall()
+        newest = int(rows[-1][0]) if rows else seq
+        return newest, np.asarray([r[1] for r in rows], dtype=np.int64)
+
+    def last_tombstone(self) -> int:
+        row = self.execute("SELECT max(seq) FROM tombstones").fetchone()
+        return int(row[0] or 0)
+
+    # -- lexical ----------------------------------------------------------------------------------
+
+    def lexical(self, match: str, where: ArticleFilter, limit: int) -> list[tuple[int, float]]:
+        """Articles matching an FTS5 query, best first, as (rid, score); score = -bm25 (higher is better).
+
+        Titles weigh twice the body. Filters are part of the same SQL, so ``limit`` rows come back
+        whenever that many matching articles exist.
+        """
+        clause, params = where.sql()
+        rows = self.execute(
+            "SELECT a.rid, bm25(articles_fts, 2.0, 1.0) AS s FROM articles_fts "
+            "JOIN articles a ON a.rid = articles_fts.rowid "
+            f"WHERE articles_fts MATCH ? AND {clause} ORDER BY s LIMIT ?",
+            [match, *params, limit],
+        ).fetchall()
+        return [(int(rid), -float(score)) for rid, score in rows]
+
+    # -- counts ---------------------------------------------------------------------------------
+
+    def count(self, table: str) -> int:
+        exists = self.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)
+        ).fetchone()
+        if not exists:
+            return 0
+        return int(self.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def count_sources(self) -> int:
+        row = self.execute(
+            "SELECT count(DISTINCT lower(source)) FROM articles WHERE source IS NOT NULL"
+        ).fetchone()
+        return int(row[0])
