@@ -21,7 +21,7 @@ from .models import Article, SearchHit
 from .store import ArticleFilter, Store
 from .vectors import FaissRetriever
 
-__all__ = ["MODES", "RRF_K", "Searcher", "fts_query", "query_terms"]
+__all__ = ["MODES", "RRF_K", "Highlighter", "Searcher", "fts_query", "query_terms"]
 
 MODES = ("hybrid", "dense", "lexical")
 #: The usual reciprocal-rank-fusion constant: damps the weight of the very first ranks.
@@ -31,18 +31,17 @@ _MAX_QUERY_TERMS = 64
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # Common English function words: they carry no topic and make FTS5 match everything.
-_STOPWORDS = frozenset(  # noqa: SIM905 -- a word list reads better as text than as 120 quoted items
-    (
-        "a about above after again against all also am an and any are as at be because been before "
-        "being below between both but by can could did do does doing down during each few for from "
-        "further had has have having he her here hers herself him himself his how i if in into is it "
-        "its itself just me more most my myself no nor not now of off on once only or other our ours "
-        "ourselves out over own same she should so some such than that the their theirs them "
-        "themselves then there these they this those through to too under until up very was we were "
-        "what when where which while who whom why will with would you your yours yourself yourselves "
-        "said says say"
-    ).split()
+_STOPWORD_TEXT = (
+    "a about above after again against all also am an and any are as at be because been before "
+    "being below between both but by can could did do does doing down during each few for from "
+    "further had has have having he her here hers herself him himself his how i if in into is it "
+    "its itself just me more most my myself no nor not now of off on once only or other our ours "
+    "ourselves out over own same she should so some such than that the their theirs them "
+    "themselves then there these they this those through to too under until up very was we were "
+    "what when where which while who whom why will with would you your yours yourself yourselves "
+    "said says say"
 )
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _SUFFIXES = ("ings", "ing", "ies", "es", "ed", "s")
 
 
@@ -65,12 +64,33 @@ def _stem(term: str) -> str:
     return term
 
 
-def highlight_pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
-    """Matches words that start with a query term's stem: "strikes" finds "strike" and "striking"."""
-    stems = sorted({_stem(t) for t in terms}, key=len, reverse=True)
-    if not stems:
-        return None
-    return re.compile(r"\b(?:" + "|".join(re.escape(s) for s in stems) + r")\w*", re.IGNORECASE)
+class Highlighter:
+    """Finds words that start with a query term's stem: "strikes" marks "strike" and "striking".
+
+    Walks the words of a span once and checks prefixes in a set, which stays fast for the long
+    queries of article-to-article search where one big regular expression would crawl.
+    """
+
+    def __init__(self, terms: Sequence[str]) -> None:
+        self.stems = frozenset(_stem(t) for t in terms)
+        self.lengths = sorted({len(s) for s in self.stems})
+        self._seen: dict[str, bool] = {}  # words repeat a lot: decide each one once
+
+    def __bool__(self) -> bool:
+        return bool(self.stems)
+
+    def spans(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+        found = []
+        seen = self._seen
+        for match in _WORD.finditer(text, start, end):
+            word = match.group()
+            hit = seen.get(word)
+            if hit is None:
+                lower = word.lower()
+                hit = seen[word] = any(lower[:n] in self.stems for n in self.lengths if n <= len(lower))
+            if hit:
+                found.append(match.span())
+        return found
 
 
 @dataclass
@@ -163,7 +183,7 @@ class Searcher:
     def _hits(self, candidates: list[_Candidate], terms: Sequence[str]) -> list[SearchHit]:
         rids = [c.rid for c in candidates]
         articles = self.store.articles(rids)
-        pattern = highlight_pattern(terms)
+        highlighter = Highlighter(terms)
         need_passages = [c.rid for c in candidates if c.passage is None]
         passages = self.store.passages_of(need_passages) if need_passages else {}
         hits: list[SearchHit] = []
@@ -171,11 +191,9 @@ class Searcher:
             article = articles.get(cand.rid)
             if article is None:
                 continue
-            span = cand.passage or _best_lexical_passage(article, passages.get(cand.rid, []), pattern)
+            span = cand.passage or _best_lexical_passage(article, passages.get(cand.rid, []), highlighter)
             start, end = span
-            highlights = (
-                [(m.start(), m.end()) for m in pattern.finditer(article.body, start, end)] if pattern else []
-            )
+            highlights = highlighter.spans(article.body, start, end)
             hits.append(
                 SearchHit.model_construct(
                     rank=len(hits) + 1,
@@ -192,12 +210,12 @@ class Searcher:
 
 
 def _best_lexical_passage(
-    article: Article, passages: list[tuple[int, int, int]], pattern: re.Pattern[str] | None
+    article: Article, passages: list[tuple[int, int, int]], highlighter: Highlighter
 ) -> tuple[int, int]:
     """The passage with the most query-term matches (the first on ties)."""
     if not passages:
         return 0, len(article.body)
-    if pattern is None:
+    if not highlighter:
         return passages[0][1], passages[0][2]
-    best = max(passages, key=lambda p: len(pattern.findall(article.body, p[1], p[2])))
+    best = max(passages, key=lambda p: len(highlighter.spans(article.body, p[1], p[2])))
     return best[1], best[2]

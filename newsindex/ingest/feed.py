@@ -155,7 +155,9 @@ def iter_feed(
         yield ReadSkip(where=name, reason="feed has no entries")
         return
     feed = parsed.get("feed") or {}
-    for number, entry in enumerate(entries, start=1):
+    for number, raw_entry in enumerate(entries, start=1):
         entry_where = f"{name}[entry {number}]"
+        # A plain dict: FeedParserDict's legacy key aliases warn (updated_parsed → published_parsed).
+        entry = dict(raw_entry)
         build = partial(_entry_article, entry, feed=feed, where=entry_where, max_body_chars=max_body_chars)
         yield guarded(build, entry_where)

@@ -51,6 +51,48 @@ def _page_language(tree: Any) -> str | None:
     return None
 
 
+_BOILERPLATE_TAGS = frozenset({"nav", "footer"})
+_BOILERPLATE_ROLES = frozenset({"navigation", "contentinfo"})
+_BANNER_WORDS = ("cookie", "consent", "gdpr")
+_NEVER_DROPPED = frozenset({"html", "body", "main", "article"})
+
+
+def _remove(element: Any) -> None:
+    """Remove an element but keep the text that follows it (lxml stores it on the element)."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+def _prune_boilerplate(tree: Any) -> None:
+    """Drop navigation, footers and cookie banners before extraction.
+
+    trafilatura leaves them out of real articles, but on a page with no article its fallback
+    extractors return whatever text is left ("Home", "We use cookies"); without them such a page
+    yields no text, as it should.
+    """
+    doomed = []
+    for element in tree.iter():
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if not tag or tag in _NEVER_DROPPED:
+            continue
+        if tag in _BOILERPLATE_TAGS or (element.get("role") or "").lower() in _BOILERPLATE_ROLES:
+            doomed.append(element)
+            continue
+        marks = f"{element.get('id') or ''} {element.get('class') or ''}".lower()
+        if any(word in marks for word in _BANNER_WORDS) and not element.xpath(".//article|.//main|.//h1"):
+            doomed.append(element)
+    for element in doomed:
+        _remove(element)  # removing an element whose ancestor went already is harmless
+
+
 def _inline_text(element: Any) -> str:
     """Text of one block of trafilatura's output tree; ``<lb/>`` is a line break."""
     parts: list[str] = [element.text or ""]
@@ -96,6 +138,7 @@ def read_html(
     if tree is None:
         raise IngestError(name, "not readable as HTML")
     language = _page_language(tree)  # before extraction, which prunes the tree
+    _prune_boilerplate(tree)
     doc = trafilatura.bare_extraction(
         tree,
         with_metadata=True,
