@@ -24,7 +24,7 @@ REFERENCE = {"events-g5w1h": (0.953, 0.904), "events-basil": (0.970, 0.963)}
 MODES = ("dense", "lexical", "hybrid")
 
 
-def evaluate(name: str) -> dict[str, float]:
+def evaluate(name: str, keep: Path | None = None) -> dict[str, float]:
     articles = load_articles(data_file(f"{name}.jsonl"))
     gold = {a.id: a.metadata.get("event") for a in articles}
     by_event: dict[object, set[str]] = defaultdict(set)
@@ -33,7 +33,8 @@ def evaluate(name: str) -> dict[str, float]:
     queries = [a for a in articles if len(by_event[gold[a.id]]) > 1]
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        with NewsIndex.open(Path(tmp) / "ix") as ix:
+        where = keep / name if keep else Path(tmp) / "ix"
+        with NewsIndex.open(where) as ix:
             ix.add(articles)
             ingest_s = time.perf_counter() - started
             results = {}
@@ -55,12 +56,18 @@ def evaluate(name: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sets", nargs="+", default=list(REFERENCE))
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="build (or reuse) the indexes under DIR instead of a temp dir",
+    )
     args = parser.parse_args()
     print(
         f"{'set':<14} {'articles':>8} {'mode':<8} {'MAP':>6} {'ref dense':>9} {'ref BM25':>8} {'ms/query':>8}"
     )
     for name in args.sets:
-        results = evaluate(name)
+        results = evaluate(name, args.keep)
         dense_ref, bm25_ref = REFERENCE.get(name, (float("nan"), float("nan")))
         for mode in MODES:
             print(

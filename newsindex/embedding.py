@@ -184,6 +184,14 @@ class SentenceTransformerEmbedder:
     def encode(self, texts: Sequence[str]) -> FloatArray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        limit = self.max_tokens
+        for position, text in enumerate(texts):
+            # Checked here because the model itself would cut the text without a word.
+            if len(text) > limit and len(self.token_spans(text)) > limit:
+                raise EmbeddingError(
+                    f"text {position} has more than {limit} tokens, the model's window; "
+                    "split it first (EmbeddingIndexer does)"
+                )
         try:
             vectors = self.model.encode(
                 list(texts),

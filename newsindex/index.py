@@ -31,7 +31,8 @@ from .errors import (
     ReadOnlyError,
 )
 from .indexer import EmbeddingIndexer
-from .ingest import ReadSkip, iter_load
+from .ingest import ReadSkip, iter_load, make_article
+from .ingest.base import failure_from
 from .lock import WriterLock
 from .manifest import FORMAT_VERSION, read_manifest, write_manifest
 from .models import AddReport, Article, Failure, IndexStats, SearchHit
@@ -178,7 +179,12 @@ class NewsIndex:
                 }
             )
         meta = store.meta()
-        version = int(meta.get("format_version", "0"))
+        missing = {"format_version", "model", "dim"} - meta.keys()
+        if missing:
+            raise CorruptIndexError(
+                str(store.path), f"its settings lack {', '.join(sorted(missing))}; rebuild the index"
+            )
+        version = int(meta["format_version"])
         if version > FORMAT_VERSION:
             raise CorruptIndexError(
                 str(self.path),
@@ -198,6 +204,11 @@ class NewsIndex:
         elif embedder.name != self.model_name:
             raise ModelMismatchError(
                 f"{self.path} was built with the model {self.model_name!r}, not {embedder.name!r}"
+            )
+        if embedder.dim != self.dim:
+            raise ModelMismatchError(
+                f"{self.path} holds {self.dim}-dimensional vectors; the model {embedder.name!r} "
+                f"gives {embedder.dim}"
             )
         self.indexer = EmbeddingIndexer(embedder, batch_size=batch_size)
         self._vectors = self._load_vectors()
@@ -357,14 +368,15 @@ class NewsIndex:
             elif isinstance(item, Article):
                 yield item
             elif isinstance(item, dict):
+                # The same field-name mapping as JSON files get ("text" → body, "headline" → title...).
                 try:
-                    yield Article.parse(item, record=f"item {number}", max_body_chars=self.max_body_chars)
+                    yield make_article(item, where=f"item {number}", max_body_chars=self.max_body_chars)
                 except NewsIndexError as exc:
-                    yield Failure(where=f"item {number}", reason=str(exc))
+                    yield failure_from(exc, f"item {number}")
             else:
                 yield Failure(
                     where=f"item {number}",
-                    reason=f"a {type(item).__name__} is neither a path, an Article nor a dict",
+                    reason=f"{type(item).__name__} value is neither a path, an Article nor a dict",
                 )
 
     def _flush(self, batch: list[Article], report: AddReport, seen: int, progress: AddProgress | None) -> int:

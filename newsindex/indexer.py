@@ -67,16 +67,20 @@ class EmbeddingIndexer:
     def _title_for_context(self, title: str | None) -> str | None:
         if not title:
             return None
+        # At most a quarter of the window, so the passage always keeps most of it.
+        cap = min(_MAX_TITLE_TOKENS, self.embedder.max_tokens // 4)
         spans = self.embedder.token_spans(title)
-        if len(spans) > _MAX_TITLE_TOKENS:
-            return title[: spans[_MAX_TITLE_TOKENS - 1][1]]
+        if cap < 1:
+            return None
+        if len(spans) > cap:
+            return title[: spans[cap - 1][1]]
         return title
 
     def prepare(self, article: Article) -> tuple[list[Passage], list[str], list[int]]:
         """Passages, the texts to embed for them, and their token counts (for length sorting)."""
         title = self._title_for_context(article.title)
         title_tokens = len(self.embedder.token_spans(title)) if title else 0
-        budget = max(16, self.embedder.max_tokens - title_tokens)
+        budget = self.embedder.max_tokens - title_tokens
         passages = split_passages(article.body, self.embedder.token_spans, budget)
         texts = [embedding_text(title, p.text(article.body)) for p in passages]
         return passages, texts, [p.tokens + title_tokens for p in passages]

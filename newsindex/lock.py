@@ -36,7 +36,7 @@ class WriterLock:
                 os.close(self._fd)
                 self._fd = None
                 raise IndexLockedError(
-                    f"{path.parent}: another process is writing to this index ({holder}); "
+                    f"{path.parent}: another writer holds this index ({holder}); "
                     "open it with read_only=True, or wait (lock_timeout=seconds)"
                 )
             time.sleep(0.05)
@@ -58,7 +58,10 @@ class WriterLock:
             info = json.loads(self.path.read_text() or "{}")
         except (OSError, ValueError):
             return "holder unknown"
-        return f"pid {info.get('pid', '?')} on {info.get('host', '?')}"
+        pid = info.get("pid", "?")
+        if pid == os.getpid() and info.get("host") == socket.gethostname():
+            return f"pid {pid}, this very process: close the other handle first"
+        return f"pid {pid} on {info.get('host', '?')}"
 
     def release(self) -> None:
         if self._fd is not None:

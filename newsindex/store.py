@@ -180,11 +180,11 @@ class Store:
         return int(self.execute("PRAGMA data_version").fetchone()[0])
 
     def create_schema(self, meta: dict[str, str]) -> None:
-        try:
-            self._db.executescript(SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: cannot create the schema ({exc})") from exc
+        """Tables and settings in one transaction: a crash leaves either a whole store or none."""
         with self.transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.execute(statement)
             for key, value in meta.items():
                 self.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
 

@@ -379,7 +379,8 @@ ATOM = """<?xml version="1.0" encoding="utf-8"?>
     <link href="https://atom.example.org/1"/>
     <updated>2026-01-25T11:00:00Z</updated>
     <author><name>Ann Lee</name></author>
-    <content type="html">&lt;p&gt;First paragraph.&lt;/p&gt;&lt;p&gt;Second&lt;br/&gt;line.&lt;/p&gt;</content>
+    <content type="html">&lt;p&gt;First paragraph.&lt;/p&gt;
+      &lt;p&gt;Second&lt;br/&gt;line.&lt;/p&gt;</content>
   </entry>
 </feed>
 """

@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import DependencyError, IngestError
-from ..models import Article
+from ..models import Article, parse_datetime
 from .base import clean_language, path_id, read_file_bytes, resolved_path
 
 __all__ = ["read_html"]
@@ -48,6 +48,24 @@ def _page_language(tree: Any) -> str | None:
         language = clean_language(value)
         if language:
             return language
+    return None
+
+
+_PUBLISHED_KEYS = ("article:published_time", "og:published_time", "datepublished", "dc.date.issued")
+
+
+def _declared_published(tree: Any) -> str | None:
+    """The publication timestamp the page declares in its markup, with the time of day.
+
+    Read before trafilatura, whose date helper keeps only the day.
+    """
+    for meta in tree.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
+        if key in _PUBLISHED_KEYS and (meta.get("content") or "").strip():
+            return str(meta.get("content")).strip()
+    for element in tree.iter("time"):
+        if element.get("itemprop", "").lower() == "datepublished" and element.get("datetime"):
+            return str(element.get("datetime")).strip()
     return None
 
 
@@ -122,6 +140,17 @@ def _paragraphs(body: Any) -> list[str]:
     return paragraphs
 
 
+def _usable_time(text: str | None) -> str | None:
+    """``text`` when it reads as a timestamp (else None, and trafilatura's date is used)."""
+    if not text:
+        return None
+    try:
+        parse_datetime(text)
+    except ValueError:
+        return None
+    return text
+
+
 def read_html(
     path: str | os.PathLike[str], *, where: str | None = None, max_body_chars: int | None = None
 ) -> Article:
@@ -138,6 +167,7 @@ def read_html(
     if tree is None:
         raise IngestError(name, "not readable as HTML")
     language = _page_language(tree)  # before extraction, which prunes the tree
+    declared = _declared_published(tree)
     _prune_boilerplate(tree)
     doc = trafilatura.bare_extraction(
         tree,
@@ -168,10 +198,10 @@ def read_html(
         "body": body,
         "url": url,
         "source": doc.sitename or doc.hostname,
-        "published": doc.date,
+        "published": _usable_time(declared) or doc.date,
         "language": language,
         "authors": authors,
-        "tags": list(doc.tags or []),
+        "tags": [t.strip() for tag in (doc.tags or []) for t in str(tag).split(",") if t.strip()],
         "metadata": {"path": resolved_path(path)},
     }
     return Article.parse(record, record=name, max_body_chars=max_body_chars)

@@ -56,7 +56,8 @@ def _loads(text: str, where: str, *, with_line: bool) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         at = f"line {exc.lineno}, column {exc.colno}" if with_line else f"column {exc.colno}"
-        raise IngestError(where, f"not valid JSON: {exc.msg} at {at}") from exc
+        # Some of json's messages end in "at" already ("Invalid control character at").
+        raise IngestError(where, f"not valid JSON: {exc.msg.removesuffix(' at')} at {at}") from exc
     except RecursionError as exc:
         raise IngestError(where, "not readable JSON: nested too deeply") from exc
     except ValueError as exc:  # e.g. an integer with more digits than Python converts

@@ -134,6 +134,10 @@ def _walk(directory: Path, fmt: str, limit: int | None) -> Iterator[Outcome]:
             yield failure_from(exc, where)
             continue
         if kind == "dir":
+            if (child / "store.sqlite").is_file() and (child / "manifest.json").is_file():
+                # An index kept inside the folder it indexes: its files are not articles.
+                yield ReadSkip(where=where, reason="a newsindex index directory")
+                continue
             yield from _walk(child, fmt, limit)
             continue
         if kind == "linked dir":
