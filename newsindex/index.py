@@ -475,21 +475,17 @@ class NewsIndex:
     ) -> list[SearchHit]:
         """The articles nearest to a stored article (itself left out), best first.
 
-        The article's own stored passage vectors make the query, so nothing is re-encoded.
+        Articles are compared as wholes (the mean of their passage vectors, and their most frequent
+        terms); the stored vectors are used, so nothing is re-encoded. Event-aware ordering (the
+        same events first) arrives with event merging.
         """
         self._refresh()
         rid = self._store.rid_of(article_id)
         if rid is None:
             raise ArticleNotFoundError(article_id)
-        article = self._store.articles([rid])[rid]
-        matrix = self._store.article_vectors(rid, self.dim)
-        vector = None
-        if len(matrix):
-            mean = matrix.mean(axis=0)
-            vector = (mean / (np.linalg.norm(mean) or 1.0)).astype(np.float32)[None, :]
-        query = f"{article.title}\n{article.body}" if article.title else article.body
-        where = ArticleFilter(exclude_ids=(article_id,))
-        return self._searcher.search(query, k=k, mode=mode, where=where, query_vector=vector)
+        if k < 1:
+            raise ConfigurationError(f"k must be at least 1, got {k}")
+        return self._searcher.related(rid, k, mode, self.dim)
 
     def get(self, article_id: str) -> Article:
         """The stored article with this id; :class:`ArticleNotFoundError` when there is none."""

@@ -382,10 +382,25 @@ class Store:
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
         return ids, vectors
 
-    def article_vectors(self, rid: int, dim: int) -> FloatArray:
-        """The vectors of one article's passages, in passage order."""
-        rows = self.execute("SELECT vector FROM passages WHERE article = ? ORDER BY seq", (rid,)).fetchall()
-        return np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float32).reshape(-1, dim)
+    def passage_vectors_of(
+        self, rids: Sequence[int], dim: int
+    ) -> dict[int, tuple[list[tuple[int, int]], FloatArray]]:
+        """article rid → its passages' (start, end) spans and their vectors, in passage order."""
+        spans: dict[int, list[tuple[int, int]]] = {}
+        blobs: dict[int, list[bytes]] = {}
+        for chunk in _chunks(list(rids)):
+            rows = self.execute(
+                "SELECT article, start, end, vector FROM passages "
+                f"WHERE article IN ({','.join('?' * len(chunk))}) ORDER BY article, seq",
+                chunk,
+            ).fetchall()
+            for rid, start, end, blob in rows:
+                spans.setdefault(int(rid), []).append((int(start), int(end)))
+                blobs.setdefault(int(rid), []).append(blob)
+        return {
+            rid: (spans[rid], np.frombuffer(b"".join(blobs[rid]), dtype=np.float32).reshape(-1, dim))
+            for rid in spans
+        }
 
     def tombstones_after(self, seq: int) -> tuple[int, IdArray]:
         """Passage ids removed after tombstone ``seq``, and the newest tombstone seq."""
