@@ -64,3 +64,7 @@ def main() -> None:
     print(f"ratio (newsindex/bare articles/s): {bare_s / ingest_s:.3f}   (target >= 0.85)")
     share = 100 * reingest_s / ingest_s
     print(f"re-ingest unchanged:  {reingest_s:8.2f} s  = {share:.2f}% of the first run (target < 5%)")
+
+
+if __name__ == "__main__":
+    main()
