@@ -3,8 +3,8 @@
 In one run, on the same articles: (1) ``NewsIndex.add`` of the JSONL file into a new index, timed
 from the call to its return (reading, splitting, encoding, SQLite, FAISS, the saved files); (2) a bare
 ``SentenceTransformer.encode`` of the very same passage texts, batch size 32; (3) re-adding the
-unchanged file (read and parsed again) through a freshly opened handle. The model is loaded before any timing, so neither
-side pays for loading it.
+unchanged file (read and parsed again) through a freshly opened handle. The model is loaded before
+any timing, so neither side pays for loading it.
 
     .venv/bin/python benchmarks/ingest_speed.py [--file topics-bbc.jsonl] [--limit N]
 """
