@@ -197,9 +197,6 @@ class Store:
     def meta(self) -> dict[str, str]:
         return dict(self.execute("SELECT key, value FROM meta").fetchall())
 
-    def set_meta(self, key: str, value: str) -> None:
-        self.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-
     # -- articles -------------------------------------------------------------------------------
 
     def existing(self, ids: Sequence[str]) -> dict[str, ExistingArticle]:
@@ -302,16 +299,6 @@ class Store:
                     tags=json.loads(tags),
                     metadata=json.loads(meta),
                 )
-        return found
-
-    def article_ids(self, rids: Iterable[int]) -> dict[int, str]:
-        wanted = list(dict.fromkeys(rids))
-        found: dict[int, str] = {}
-        for chunk in _chunks(wanted):
-            rows = self.execute(
-                f"SELECT rid, id FROM articles WHERE rid IN ({','.join('?' * len(chunk))})", chunk
-            ).fetchall()
-            found.update((int(r), str(i)) for r, i in rows)
         return found
 
     def matching_rids(self, where: ArticleFilter) -> list[int]:
