@@ -33,41 +33,69 @@ from .errors import (
     StoreError,
     ValidationError,
 )
+from .events import EventExtractor, EventType, Taxonomy, default_taxonomy, extract_events
 from .index import NewsIndex
 from .indexer import ArticleVectors, EmbeddingIndexer
 from .ingest import load_articles
-from .models import AddReport, Article, Failure, IndexStats, SearchHit
+from .models import (
+    Actor,
+    AddReport,
+    Article,
+    Casualties,
+    Event,
+    EventHit,
+    EventMention,
+    Evidence,
+    Failure,
+    IndexStats,
+    Location,
+    Quantity,
+    SearchHit,
+)
 from .passages import Passage
 from .vectors import FaissRetriever
 
 __all__ = [
     "DEFAULT_MODEL",
+    "Actor",
     "AddReport",
     "Article",
     "ArticleNotFoundError",
     "ArticleVectors",
+    "Casualties",
     "ConfigurationError",
     "CorruptIndexError",
     "DependencyError",
     "Embedder",
     "EmbeddingError",
     "EmbeddingIndexer",
+    "Event",
+    "EventExtractor",
+    "EventHit",
+    "EventMention",
+    "EventType",
+    "Evidence",
     "Failure",
     "FaissRetriever",
     "IndexLockedError",
     "IndexStats",
     "IngestError",
+    "Location",
     "ModelMismatchError",
     "NewsIndex",
     "NewsIndexError",
     "Passage",
+    "Quantity",
     "ReadOnlyError",
     "SearchHit",
     "SentenceTransformerEmbedder",
     "StorageError",
     "StoreError",
+    "Taxonomy",
     "ValidationError",
     "__version__",
+    "default_taxonomy",
+    "extract_events",
     "load_articles",
 ]
 

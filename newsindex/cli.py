@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .models import AddReport, SearchHit
+    from .models import AddReport, Event, EventMention, SearchHit
 
 __all__ = ["main"]
 
@@ -63,6 +63,22 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--mode", choices=MODES, default="hybrid")
     search.add_argument("--json", action="store_true", help="print the SearchHit list as JSON")
 
+    events = commands.add_parser("events", help="list the events in an index as a timeline")
+    events.add_argument("--index", required=True, metavar="DIR")
+    events.add_argument("--since", metavar="D", help="happened on or after D (YYYY-MM-DD)")
+    events.add_argument("--until", metavar="D", help="happened on or before D (whole day)")
+    events.add_argument("--location", action="append", metavar="L", help="only events at this place")
+    events.add_argument("--type", action="append", metavar="T", help="only events of this type or sub-type")
+    events.add_argument("--source", action="append", metavar="S", help="only events this source reported")
+    events.add_argument("--json", action="store_true", help="print the Event list as JSON")
+
+    extract = commands.add_parser("extract", help="extract events from files (no index needed)")
+    extract.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (walked recursively)")
+    extract.add_argument(
+        "--format", choices=FORMATS, default="auto", help="reader to use (default: by extension)"
+    )
+    extract.add_argument("--json", action="store_true", help="print the EventMention list as JSON")
+
     info = commands.add_parser("info", help="counts and settings of an index")
     info.add_argument("--index", required=True, metavar="DIR")
     info.add_argument("--json", action="store_true", help="print IndexStats as JSON")
@@ -83,7 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .errors import NewsIndexError
 
     try:
-        handler = {"ingest": _ingest, "search": _search, "info": _info, "demo": _demo}[args.command]
+        handler = {
+            "ingest": _ingest,
+            "search": _search,
+            "events": _events,
+            "extract": _extract,
+            "info": _info,
+            "demo": _demo,
+        }[args.command]
         return handler(args)
     except _UsageError as exc:
         print(f"newsindex {args.command}: error: {exc}", file=sys.stderr)
@@ -202,6 +225,90 @@ def _format_hit(hit: SearchHit, width: int = 320) -> str:
     return f"{hit.rank:>2}. {title}  ({origin})  [{hit.score:.4f}]  id={article.id}\n    {passage}\n"
 
 
+def _events(args: argparse.Namespace) -> int:
+    from .index import NewsIndex
+
+    with NewsIndex.open(_existing_index(args.index), read_only=True) as ix:
+        events = ix.events(
+            since=args.since,
+            until=args.until,
+            locations=args.location,
+            event_types=args.type,
+            sources=args.source,
+        )
+    if args.json:
+        _print_json([event.model_dump(mode="json") for event in events])
+    elif not events:
+        print("no matching events")
+    else:
+        for event in events:
+            print(_format_event(event))
+    return 0
+
+
+def _format_event(event: Event) -> str:
+    """One timeline line: date, type, places, casualties, number of sources, title."""
+    when = event.date.isoformat() if event.date else "undated   "
+    if event.end_date:
+        when += f"..{event.end_date.isoformat()}"
+    kind = event.type + (f" / {event.subtype}" if event.subtype else "")
+    places = ", ".join(dict.fromkeys(f"{p.name} ({p.country})" for p in event.locations)) or "place unknown"
+    reports = len(event.sources) or len(event.article_ids)
+    noun = "source" if event.sources else "article"
+    line = f"{when}  {kind}  {places}  {_format_casualties(event)}  {reports} {noun}{'s' * (reports != 1)}"
+    return f"{line}\n    {event.title}"
+
+
+def _format_casualties(event: Event | EventMention) -> str:
+    c = event.casualties
+    if c.killed is None and c.injured is None:
+        return "casualties not reported"
+    about = "~" if c.approximate else ""
+    killed = "?" if c.killed is None else f"{about}{c.killed}"
+    injured = "?" if c.injured is None else f"{about}{c.injured}"
+    return f"killed {killed}, injured {injured}"
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from .events.pipeline import EventExtractor
+    from .ingest import iter_load
+    from .models import Article, Failure
+
+    extractor = EventExtractor()
+    found: list[EventMention] = []
+    failures = 0
+    articles: list[Article] = []
+    for outcome in iter_load(args.paths, args.format):
+        if isinstance(outcome, Article):
+            articles.append(outcome)
+        elif isinstance(outcome, Failure):
+            failures += 1
+            print(f"newsindex extract: failed: {outcome.where}: {outcome.reason}", file=sys.stderr)
+    for article, mentions in zip(articles, extractor.extract_many(articles), strict=True):
+        found.extend(mentions)
+        if not args.json:
+            title = article.title or " ".join(article.body[:80].split())
+            print(f"{article.id}  {title}")
+            if not mentions:
+                print("    no events found")
+            for mention in mentions:
+                print("    " + _format_mention(mention))
+    if args.json:
+        _print_json([mention.model_dump(mode="json") for mention in found])
+    if failures:
+        return 2 if not articles else 1
+    return 0
+
+
+def _format_mention(mention: EventMention) -> str:
+    when = mention.date.isoformat() if mention.date else "undated"
+    kind = mention.type + (f" / {mention.subtype}" if mention.subtype else "")
+    places = ", ".join(f"{p.name} ({p.country})" for p in mention.locations) or "place unknown"
+    counts = ", ".join(f"{q.count} {q.item}" for q in mention.quantities)
+    parts = [when, kind, places, _format_casualties(mention)] + ([counts] if counts else [])
+    return "  ".join(parts) + f"\n      {mention.summary}"
+
+
 def _info(args: argparse.Namespace) -> int:
     from .index import NewsIndex
 
@@ -247,6 +354,15 @@ def _demo(args: argparse.Namespace) -> int:
                     print(f"Search: {query!r}" + (f"  ({shown})" if shown else ""))
                     for hit in ix.search(query, k=3, **filters):
                         print(_format_hit(hit, width=240))
+                seed = next((a for a in ix.search(DEMO_QUERIES[0][0], k=1)), None)
+                if seed is not None:
+                    print(f"Events reported by {seed.article.id} (the top hit above):")
+                    for event in ix.article_events(seed.article.id):
+                        print(_format_event(event))
+                    print()
+                print("Timeline of events since 2026-01-01:")
+                for event in ix.events(since="2026-01-01"):
+                    print(_format_event(event))
         finally:
             progress.close()
     return 0

@@ -30,14 +30,17 @@ from .errors import (
     NewsIndexError,
     ReadOnlyError,
 )
+from .events.pipeline import EventExtractor
+from .events.reconcile import build_event
+from .events.taxonomy import default_taxonomy
 from .indexer import EmbeddingIndexer
 from .ingest import ReadSkip, iter_load, make_article
 from .ingest.base import failure_from
 from .lock import WriterLock
 from .manifest import FORMAT_VERSION, read_manifest, write_manifest
-from .models import AddReport, Article, Failure, IndexStats, SearchHit
+from .models import AddReport, Article, Event, EventMention, Failure, IndexStats, SearchHit
 from .search import Searcher
-from .store import ArticleFilter, Store
+from .store import ArticleFilter, PlaceQuery, Store
 from .vectors import FaissRetriever
 
 __all__ = ["AddProgress", "NewsIndex"]
@@ -80,6 +83,34 @@ def _bound(value: DateLike, name: str, *, upper: bool) -> datetime | None:
         day = datetime.combine(value, time(0, 0), tzinfo=UTC)
         return day + timedelta(days=1) if upper else day
     raise ConfigurationError(f"{name} must be a date, a datetime or a string, not {type(value).__name__}")
+
+
+def _place_queries(value: str | Iterable[str] | None) -> tuple[PlaceQuery, ...]:
+    """Each place asked for, with the names it goes by in the gazetteer ("Kiev" also asks for "Kyiv")."""
+    names_asked = _names(value)
+    if not names_asked:
+        return ()
+    from .events.places import country_code, find_places
+
+    queries = []
+    for name in names_asked:
+        names = {name.strip()}
+        country = country_code(name.strip())
+        for place in find_places(name.strip()):
+            names.add(place.location.name)
+        queries.append(PlaceQuery(names=tuple(sorted(names)), country=country))
+    return tuple(queries)
+
+
+def _event_types(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Known type or sub-type names; an unknown one is a usage error, not an empty result."""
+    names = _names(value)
+    taxonomy = default_taxonomy()
+    known = set(taxonomy.names) | {sub for t in taxonomy for sub in t.subtypes}
+    for name in names:
+        if name not in known:
+            raise ConfigurationError(f"unknown event type {name!r}; known types: {', '.join(taxonomy.names)}")
+    return names
 
 
 def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -211,11 +242,46 @@ class NewsIndex:
                 f"gives {embedder.dim}"
             )
         self.indexer = EmbeddingIndexer(embedder, batch_size=batch_size)
+        self._extractor: EventExtractor | None = None
+        if version < FORMAT_VERSION:
+            self._upgrade(version)
         self._vectors = self._load_vectors()
         self._searcher = Searcher(store, self._vectors, self.indexer)
         self._data_version = store.data_version()
         if not self.read_only:
             self._write_manifest()
+
+    def _upgrade(self, version: int) -> None:
+        """Bring an index of an older format up to this one, in place, after a backup of the store.
+
+        Format 1 lacked events: the tables are added and every stored article's events extracted, in
+        committed batches. A crash part-way leaves format 1 recorded, so the next open simply redoes it.
+        """
+        if self.read_only:
+            raise CorruptIndexError(
+                str(self.path),
+                f"is in format {version}, older than this newsindex's format {FORMAT_VERSION}; open it "
+                "once for writing (e.g. NewsIndex.open(path)) to upgrade it in place, keeping a backup",
+            )
+        backup = self.path / f"{STORE_FILE}.format{version}.bak"
+        if not backup.exists():
+            self._store.backup(backup)
+        log.info(
+            "upgrading %s from format %d to %d (backup in %s)", self.path, version, FORMAT_VERSION, backup
+        )
+        store = self._store
+        store.upgrade_schema()
+        rids = store.all_rids()
+        for pos in range(0, len(rids), BATCH_ARTICLES):
+            chunk = rids[pos : pos + BATCH_ARTICLES]
+            articles = store.articles(chunk)
+            found = self.extractor.extract_many([articles[rid] for rid in chunk])
+            with store.transaction():
+                for rid, mentions in zip(chunk, found, strict=True):
+                    store.delete_mentions(rid)
+                    store.insert_mentions(rid, mentions)
+        with store.transaction():
+            store.set_meta("format_version", str(FORMAT_VERSION))
 
     def _load_vectors(self) -> FaissRetriever:
         """The vector index from its file, caught up with the store (or rebuilt when missing)."""
@@ -399,6 +465,19 @@ class NewsIndex:
             else:
                 to_embed.append(article)
         embedded = self.indexer.embed(to_embed)  # the slow part, outside the transaction
+        # Events depend on the body and on ``published`` (relative dates), so field-only updates are
+        # read again too; this is cheap next to embedding.
+        extracted = self.extractor.extract_many(
+            [item.article for item in embedded] + [article for _, article, _ in fields_only]
+        )
+        mentions: dict[str, list[EventMention]] = {
+            article.id: found
+            for article, found in zip(
+                [item.article for item in embedded] + [article for _, article, _ in fields_only],
+                extracted,
+                strict=True,
+            )
+        }
         committed: list[tuple[str, str]] = []
         removed: list[int] = []
         added_ids: list[int] = []
@@ -406,12 +485,15 @@ class NewsIndex:
         with store.transaction():
             for rid, article, record_hash in fields_only:
                 store.update_article(rid, article, record_hash)
+                store.delete_mentions(rid)
+                store.insert_mentions(rid, mentions[article.id])
                 committed.append((article.id, "updated"))
             for item in embedded:
                 article = item.article
                 known = existing.get(article.id)
                 if known is not None:
                     removed.extend(store.delete_passages(known.rid))
+                    store.delete_mentions(known.rid)
                     store.update_article(known.rid, article, hashes[article.id])
                     rid = known.rid
                     committed.append((article.id, "updated"))
@@ -419,6 +501,7 @@ class NewsIndex:
                     rid = store.insert_article(article, hashes[article.id])
                     committed.append((article.id, "added"))
                 added_ids.extend(store.insert_passages(rid, item.passages, item.vectors))
+                store.insert_mentions(rid, mentions[article.id])
                 added_vectors.append(item.vectors)
         # Committed: now mirror it in memory. The file follows in _save (or is caught up on open).
         if removed:
@@ -457,18 +540,87 @@ class NewsIndex:
         Filters apply before ranking: k hits come back whenever k matching articles exist.
         """
         self._refresh()
-        if _names(locations) or _names(event_types):
-            raise ConfigurationError(
-                "the locations and event_types filters need event extraction, "
-                "which this version of newsindex does not include yet"
-            )
         where = ArticleFilter(
             since=_bound(since, "since", upper=False),
             until=_bound(until, "until", upper=True),
             sources=_names(sources),
             languages=_names(languages),
+            places=_place_queries(locations),
+            event_types=_event_types(event_types),
         )
-        return self._searcher.search(query, k=k, mode=mode, where=where, min_score=min_score)
+        hits = self._searcher.search(query, k=k, mode=mode, where=where, min_score=min_score)
+        return self._with_events(hits)
+
+    def _with_events(self, hits: list[SearchHit]) -> list[SearchHit]:
+        """Fill each hit's ``event_ids``: the events its article reports, its lead event first."""
+        if not hits:
+            return hits
+        rids = {hit.article.id: self._store.rid_of(hit.article.id) for hit in hits}
+        events = self._store.event_ids_of([rid for rid in rids.values() if rid is not None])
+        for hit in hits:
+            rid = rids[hit.article.id]
+            hit.event_ids = events.get(rid, []) if rid is not None else []
+        return hits
+
+    # -- events -----------------------------------------------------------------------------------
+
+    @property
+    def extractor(self) -> EventExtractor:
+        """The event extractor, sharing this index's embedding model."""
+        if self._extractor is None:
+            from .events.classify import EventTyper
+
+            self._extractor = EventExtractor(EventTyper(self.indexer.embedder))
+        return self._extractor
+
+    def events(
+        self,
+        *,
+        since: DateLike = None,
+        until: DateLike = None,
+        locations: str | Iterable[str] | None = None,
+        event_types: str | Iterable[str] | None = None,
+        sources: str | Iterable[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Event]:
+        """Events in the index, by date (undated last).
+
+        ``since``/``until`` bound the date the event *happened* (both days included); ``locations``
+        match a place's canonical name, the name as written, its region or its country;
+        ``event_types`` match types or sub-types; ``sources`` keep events reported by those sources.
+        """
+        self._refresh()
+        first = _bound(since, "since", upper=False)
+        last = _bound(until, "until", upper=True)
+        if limit is not None and limit < 1:
+            raise ConfigurationError(f"limit must be at least 1, got {limit}")
+        ids = self._store.find_events(
+            since=first.date().isoformat() if first else None,
+            until=(last - timedelta(microseconds=1)).date().isoformat() if last else None,
+            places=_place_queries(locations),
+            event_types=_event_types(event_types),
+            where=ArticleFilter(sources=_names(sources)),
+            limit=limit,
+        )
+        return self._load_events(ids)
+
+    def article_events(self, article_id: str) -> list[Event]:
+        """The events an article reports, its lead event first."""
+        self._refresh()
+        rid = self._store.rid_of(article_id)
+        if rid is None:
+            raise ArticleNotFoundError(article_id)
+        return self._load_events(self._store.event_ids_of([rid]).get(rid, []))
+
+    def _load_events(self, ids: list[str]) -> list[Event]:
+        reports = self._store.mentions_of_events(ids)
+        rids = {rid for found in reports.values() for _, rid in found}
+        articles = self._store.articles(rids)
+        return [
+            build_event(event_id, [(m, articles[rid]) for m, rid in reports[event_id] if rid in articles])
+            for event_id in ids
+            if event_id in reports
+        ]
 
     def related(
         self, article_id: str, *, k: int = 10, mode: Literal["hybrid", "dense", "lexical"] = "hybrid"

@@ -16,7 +16,8 @@ from .errors import CorruptIndexError
 __all__ = ["FORMAT_VERSION", "read_manifest", "write_manifest"]
 
 #: Version of the on-disk format. Raised whenever the layout of the files or tables changes.
-FORMAT_VERSION = 1
+#: 1: articles, passages with vectors, tombstones, FTS5. 2: adds events, mentions and their places.
+FORMAT_VERSION = 2
 
 
 def write_manifest(path: Path, data: dict[str, Any]) -> None:

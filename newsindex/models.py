@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, time
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_serializer, field_validator
@@ -20,10 +20,20 @@ from .errors import ValidationError
 
 __all__ = [
     "DEFAULT_MAX_BODY_CHARS",
+    "Actor",
+    "ActorRole",
     "AddReport",
     "Article",
+    "Casualties",
+    "DatePrecision",
+    "Event",
+    "EventHit",
+    "EventMention",
+    "Evidence",
     "Failure",
     "IndexStats",
+    "Location",
+    "Quantity",
     "SearchHit",
     "parse_datetime",
 ]
@@ -64,6 +74,10 @@ def parse_datetime(value: object) -> datetime | None:
         return dt.astimezone(UTC)
     except (OverflowError, ValueError) as exc:
         raise ValueError(f"date {value!r} out of range") from exc
+
+
+def _format_utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _parse_date_string(text: str) -> datetime:
@@ -229,9 +243,7 @@ class Article(_Model):
 
     @field_serializer("published")
     def _published_z(self, value: datetime | None) -> str | None:
-        if value is None:
-            return None
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return None if value is None else _format_utc(value)
 
     def derive_id(self) -> str:
         """The id this article gets when none is given: from the URL, else title + date + body.
@@ -266,6 +278,134 @@ class SearchHit(_Model):
     passage_end: int
     highlights: list[tuple[int, int]] = Field(default_factory=list)
     event_ids: list[str] = Field(default_factory=list)
+
+
+#: Roles an actor plays in an event (DESIGN §2).
+ActorRole = Literal["initiator", "target", "mediator", "participant", "victim", "source"]
+#: How precisely an event date is known.
+DatePrecision = Literal["day", "week", "month", "year"]
+
+_Count = Annotated[int, Field(ge=0)]
+# Event models have a field named ``date``, which would shadow the type inside their class bodies.
+_Day = date
+
+
+class Location(_Model):
+    """A place an event happened, normalised against the gazetteer.
+
+    ``name`` is the canonical name ("Kyiv"), ``mention`` the words the article used ("Kiev"), ``country``
+    the ISO 3166-1 alpha-2 code.
+    """
+
+    name: str
+    mention: str
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    admin1: str | None = None
+    lat: float | None = Field(default=None, ge=-90.0, le=90.0)
+    lon: float | None = Field(default=None, ge=-180.0, le=180.0)
+    geonameid: int | None = None
+
+
+class Actor(_Model):
+    """Who took part in an event: a canonical ``name`` ("Russia"), its ``role`` and the words used."""
+
+    name: str
+    role: ActorRole
+    mention: str
+
+
+class Casualties(_Model):
+    """People killed and injured. ``None`` means not reported; ``0`` means reported as none."""
+
+    killed: _Count | None = None
+    injured: _Count | None = None
+    approximate: bool = False
+
+
+class Quantity(_Model):
+    """A counted thing in an event, e.g. 370 of ``item`` "drone" (singular noun)."""
+
+    item: str
+    count: _Count
+    approximate: bool = False
+
+
+class Evidence(_Model):
+    """The words of an article that support an extracted fact: ``body[start:end] == text``."""
+
+    article_id: str
+    start: _Count
+    end: _Count
+    text: str
+
+    @field_validator("end")
+    @classmethod
+    def _end_after_start(cls, value: int, info: pydantic.ValidationInfo) -> int:
+        start = info.data.get("start")
+        if isinstance(start, int) and value < start:
+            raise ValueError(f"end {value} is before start {start}")
+        return value
+
+
+class EventMention(_Model):
+    """One happening as one article reports it.
+
+    ``date`` is when it happened (resolved against the article's ``published``), not when it was
+    reported; ``date_precision`` says how exactly it is known.
+    """
+
+    id: str
+    article_id: str
+    type: str
+    subtype: str | None = None
+    date: _Day | None = None
+    date_precision: DatePrecision | None = None
+    locations: list[Location] = Field(default_factory=list)
+    actors: list[Actor] = Field(default_factory=list)
+    casualties: Casualties = Field(default_factory=Casualties)
+    quantities: list[Quantity] = Field(default_factory=list)
+    targets: list[str] = Field(default_factory=list)
+    summary: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)
+    confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class Event(_Model):
+    """One real-world happening, merged from the mentions of every article that reports it."""
+
+    id: str
+    type: str
+    subtype: str | None = None
+    title: str = ""
+    date: _Day | None = None
+    end_date: _Day | None = None
+    locations: list[Location] = Field(default_factory=list)
+    actors: list[Actor] = Field(default_factory=list)
+    casualties: Casualties = Field(default_factory=Casualties)
+    quantities: list[Quantity] = Field(default_factory=list)
+    targets: list[str] = Field(default_factory=list)
+    article_ids: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+    mentions: list[EventMention] = Field(default_factory=list)
+    first_reported: datetime | None = None
+    last_reported: datetime | None = None
+
+    @field_validator("first_reported", "last_reported", mode="before")
+    @classmethod
+    def _reported(cls, value: object) -> datetime | None:
+        return parse_datetime(value)
+
+    @field_serializer("first_reported", "last_reported")
+    def _utc_z(self, value: datetime | None) -> str | None:
+        return None if value is None else _format_utc(value)
+
+
+class EventHit(_Model):
+    """One event found by :meth:`NewsIndex.search_events`."""
+
+    rank: int
+    score: float
+    event: Event
 
 
 class Failure(_Model):

@@ -21,10 +21,10 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import CorruptIndexError, StoreError
-from .models import Article
+from .models import Article, EventMention
 from .passages import Passage
 
-__all__ = ["ArticleFilter", "ExistingArticle", "Store"]
+__all__ = ["ArticleFilter", "ExistingArticle", "PlaceQuery", "Store", "mention_conditions"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -61,6 +61,38 @@ CREATE TABLE IF NOT EXISTS tombstones (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     passage INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    day TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_day ON events (day);
+CREATE TABLE IF NOT EXISTS mentions (
+    id TEXT PRIMARY KEY,
+    article INTEGER NOT NULL REFERENCES articles (rid) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    event TEXT NOT NULL REFERENCES events (id),
+    type TEXT NOT NULL,
+    subtype TEXT,
+    day TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mentions_article ON mentions (article, seq);
+CREATE INDEX IF NOT EXISTS mentions_event ON mentions (event);
+CREATE INDEX IF NOT EXISTS mentions_type ON mentions (type);
+CREATE TABLE IF NOT EXISTS mention_places (
+    mention TEXT NOT NULL REFERENCES mentions (id) ON DELETE CASCADE,
+    name TEXT NOT NULL COLLATE NOCASE,
+    written TEXT NOT NULL COLLATE NOCASE,
+    admin1 TEXT COLLATE NOCASE,
+    country TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mention_places_mention ON mention_places (mention);
+CREATE INDEX IF NOT EXISTS mention_places_name ON mention_places (name);
+CREATE INDEX IF NOT EXISTS mention_places_written ON mention_places (written);
+CREATE INDEX IF NOT EXISTS mention_places_admin1 ON mention_places (admin1);
+CREATE INDEX IF NOT EXISTS mention_places_country ON mention_places (country);
 CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5 (
     title, body, content='articles', content_rowid='rid',
     tokenize='porter unicode61 remove_diacritics 2'
@@ -89,10 +121,23 @@ class ArticleFilter:
     sources: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
     exclude_ids: tuple[str, ...] = ()
+    #: Each entry is one place asked for, as the names it may go by (canonical, as written, region) and
+    #: the country code it stands for when it is a country; an article matches if any mention is there.
+    places: tuple[PlaceQuery, ...] = ()
+    #: Event types or sub-types; an article matches when one of its mentions has one of them.
+    event_types: tuple[str, ...] = ()
 
     @property
     def active(self) -> bool:
-        return bool(self.since or self.until or self.sources or self.languages or self.exclude_ids)
+        return bool(
+            self.since
+            or self.until
+            or self.sources
+            or self.languages
+            or self.exclude_ids
+            or self.places
+            or self.event_types
+        )
 
     def sql(self, alias: str = "a") -> tuple[str, list[Any]]:
         """A WHERE fragment (always valid, ``1`` when empty) and its parameters."""
@@ -113,7 +158,46 @@ class ArticleFilter:
         if self.exclude_ids:
             clauses.append(f"{alias}.id NOT IN ({','.join('?' * len(self.exclude_ids))})")
             params.extend(self.exclude_ids)
+        if self.places or self.event_types:
+            mention_clause, mention_params = mention_conditions(self.places, self.event_types)
+            clauses.append(f"{alias}.rid IN (SELECT m.article FROM mentions m WHERE {mention_clause})")
+            params.extend(mention_params)
         return (" AND ".join(clauses) or "1"), params
+
+
+@dataclass(frozen=True)
+class PlaceQuery:
+    """One place a filter asks for: names it goes by, and its country code if it is a country."""
+
+    names: tuple[str, ...]
+    country: str | None = None
+
+
+def mention_conditions(
+    places: Sequence[PlaceQuery], event_types: Sequence[str], alias: str = "m"
+) -> tuple[str, list[Any]]:
+    """A WHERE fragment on a ``mentions`` row: in one of ``places`` and of one of ``event_types``."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if places:
+        options: list[str] = []
+        for place in places:
+            marks = ",".join("?" * len(place.names))
+            if place.names:
+                options.append(f"p.name IN ({marks}) OR p.written IN ({marks}) OR p.admin1 IN ({marks})")
+                params.extend([*place.names, *place.names, *place.names])
+            if place.country:
+                options.append("p.country = ?")
+                params.append(place.country)
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM mention_places p WHERE p.mention = {alias}.id AND "
+            f"({' OR '.join(options) or '0'}))"
+        )
+    if event_types:
+        marks = ",".join("?" * len(event_types))
+        clauses.append(f"({alias}.type IN ({marks}) OR {alias}.subtype IN ({marks}))")
+        params.extend([*event_types, *event_types])
+    return (" AND ".join(clauses) or "1"), params
 
 
 def _now() -> str:
@@ -187,6 +271,30 @@ class Store:
                     self.execute(statement)
             for key, value in meta.items():
                 self.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def upgrade_schema(self) -> None:
+        """Add the tables a newer format has (every statement of the schema is idempotent)."""
+        with self.transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.execute(statement)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of the whole database at ``target`` (SQLite's online backup)."""
+        try:
+            copy = sqlite3.connect(target)
+            try:
+                self._db.backup(copy)
+            finally:
+                copy.close()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot back up {self.path} to {target}: {exc}") from exc
+
+    def all_rids(self) -> list[int]:
+        return [int(r[0]) for r in self.execute("SELECT rid FROM articles ORDER BY rid")]
 
     def has_schema(self) -> bool:
         row = self.execute(
@@ -263,6 +371,7 @@ class Store:
 
     def delete_article(self, rid: int) -> None:
         self.delete_passages(rid)
+        self.delete_mentions(rid)
         old = self.execute("SELECT title, body FROM articles WHERE rid = ?", (rid,)).fetchone()
         if old is None:
             return
@@ -400,6 +509,108 @@ class Store:
     def last_tombstone(self) -> int:
         row = self.execute("SELECT max(seq) FROM tombstones").fetchone()
         return int(row[0] or 0)
+
+    # -- events -----------------------------------------------------------------------------------
+
+    def insert_mentions(self, rid: int, mentions: Sequence[EventMention]) -> None:
+        """Store an article's mentions, each as (for now) its own event."""
+        now = _now()
+        for seq, mention in enumerate(mentions):
+            day = mention.date.isoformat() if mention.date else None
+            self.execute(
+                "INSERT OR REPLACE INTO events (id, type, day, updated_at) VALUES (?, ?, ?, ?)",
+                (mention.id, mention.type, day, now),
+            )
+            self.execute(
+                "INSERT INTO mentions (id, article, seq, event, type, subtype, day, data) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    mention.id,
+                    rid,
+                    seq,
+                    mention.id,
+                    mention.type,
+                    mention.subtype,
+                    day,
+                    mention.model_dump_json(),
+                ),
+            )
+            self._db.executemany(
+                "INSERT INTO mention_places (mention, name, written, admin1, country) VALUES (?, ?, ?, ?, ?)",
+                [(mention.id, p.name, p.mention, p.admin1, p.country) for p in mention.locations],
+            )
+
+    def delete_mentions(self, rid: int) -> None:
+        """Remove an article's mentions, and the events left with none."""
+        events = [r[0] for r in self.execute("SELECT DISTINCT event FROM mentions WHERE article = ?", (rid,))]
+        self.execute("DELETE FROM mentions WHERE article = ?", (rid,))
+        for chunk in _chunks(events):
+            self.execute(
+                f"DELETE FROM events WHERE id IN ({','.join('?' * len(chunk))}) "
+                "AND NOT EXISTS (SELECT 1 FROM mentions m WHERE m.event = events.id)",
+                chunk,
+            )
+
+    def event_ids_of(self, rids: Sequence[int]) -> dict[int, list[str]]:
+        """article rid → the ids of the events it reports, its lead event first."""
+        found: dict[int, list[str]] = {}
+        for chunk in _chunks(list(rids)):
+            rows = self.execute(
+                "SELECT article, event FROM mentions "
+                f"WHERE article IN ({','.join('?' * len(chunk))}) ORDER BY article, seq",
+                chunk,
+            ).fetchall()
+            for rid, event in rows:
+                events = found.setdefault(int(rid), [])
+                if event not in events:
+                    events.append(event)
+        return found
+
+    def find_events(
+        self,
+        *,
+        since: str | None,
+        until: str | None,
+        places: Sequence[PlaceQuery],
+        event_types: Sequence[str],
+        where: ArticleFilter,
+        limit: int | None,
+    ) -> list[str]:
+        """Ids of events with a mention matching the filters, by date (undated last), then id.
+
+        ``since``/``until`` are ISO days bounding the event date (both inclusive); ``where`` filters the
+        reporting articles.
+        """
+        clause, params = mention_conditions(places, event_types)
+        article_clause, article_params = where.sql()
+        conditions = [clause]
+        if since is not None:
+            conditions.append("e.day >= ?")
+            params.append(since)
+        if until is not None:
+            conditions.append("e.day <= ?")
+            params.append(until)
+        sql = (
+            "SELECT DISTINCT e.id, e.day FROM events e JOIN mentions m ON m.event = e.id "
+            f"JOIN articles a ON a.rid = m.article WHERE {' AND '.join(conditions)} AND {article_clause} "
+            "ORDER BY e.day IS NULL, e.day, e.id"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [r[0] for r in self.execute(sql, [*params, *article_params]).fetchall()]
+
+    def mentions_of_events(self, event_ids: Sequence[str]) -> dict[str, list[tuple[EventMention, int]]]:
+        """event id → its mentions with the reporting article's rid, in the order they were stored."""
+        found: dict[str, list[tuple[EventMention, int]]] = {}
+        for chunk in _chunks(list(event_ids)):
+            rows = self.execute(
+                "SELECT event, data, article FROM mentions "
+                f"WHERE event IN ({','.join('?' * len(chunk))}) ORDER BY article, seq",
+                chunk,
+            ).fetchall()
+            for event, data, rid in rows:
+                found.setdefault(event, []).append((EventMention.model_validate_json(data), int(rid)))
+        return found
 
     # -- lexical ----------------------------------------------------------------------------------
 

@@ -1,0 +1,283 @@
+"""From one article to the happenings it reports: typed :class:`EventMention` records with evidence.
+
+The pipeline runs stage by stage, each stage replaceable:
+
+1. split the body into sentences and clauses (:mod:`.text`);
+2. type each clause, or say it reports no event (:class:`.classify.EventTyper`);
+3. group clauses into mentions: a typed clause joins an earlier mention of the same type whose places and
+   date agree with it, else starts a new one; an untyped clause adds its facts (casualties, places...) to
+   the mention just before it, when its places do not contradict that mention;
+4. read each mention's facts from its clauses: date (:mod:`.dates`), places (:mod:`.places`), actors
+   (:mod:`.actors`), casualties, quantities and targets (:mod:`.numbers`);
+5. the clauses that gave anything become the mention's evidence, as offsets into ``Article.body``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+from ..models import Actor, Article, DatePrecision, EventMention, Evidence, Location, Quantity
+from .text import Sentence, split_clauses, split_sentences
+
+if TYPE_CHECKING:
+    # The stages load gazetteers and models; they are imported on first use, keeping imports light.
+    from . import actors as actor_stage
+    from . import dates as date_stage
+    from . import numbers as number_stage
+    from . import places as place_stage
+    from .classify import EventTyper, TypeGuess
+
+__all__ = ["EventExtractor", "extract_events"]
+
+#: Typed clauses scoring below this are read as reporting no event.
+MIN_TYPE_SCORE = 0.0
+#: Two explicit dates further apart than this mean two happenings, even of one type.
+MAX_DAYS_APART = 3
+#: Longest summary, in characters.
+SUMMARY_CHARS = 300
+
+
+@dataclass
+class _Facts:
+    """What the stages found in one clause."""
+
+    clause: Sentence
+    guess: TypeGuess | None
+    places: list[place_stage.PlaceMention]
+    actors: list[actor_stage.ActorMention]
+    date: date_stage.DateMention | None
+    casualties: list[number_stage.CasualtyMention]
+    quantities: list[number_stage.QuantityMention]
+    targets: list[number_stage.TargetMention]
+
+    @property
+    def countries(self) -> set[str]:
+        """Countries of every place named in this clause."""
+        return {p.location.country for p in self.places}
+
+    @property
+    def specific_countries(self) -> set[str]:
+        """Countries of the towns and regions named; a country named beside them ("Belgorod, near the
+        border with Ukraine") is context, not where it happened."""
+        return {p.location.country for p in self.places if not _is_country(p.location)}
+
+    @property
+    def has_facts(self) -> bool:
+        return bool(self.places or self.casualties or self.quantities or self.targets or self.date)
+
+
+@dataclass
+class _Draft:
+    """A mention being assembled from the clauses that report it."""
+
+    guess: TypeGuess
+    clauses: list[_Facts] = field(default_factory=list)
+
+    @property
+    def countries(self) -> set[str]:
+        return {c for facts in self.clauses for c in facts.countries}
+
+    @property
+    def specific_countries(self) -> set[str]:
+        return {c for facts in self.clauses for c in facts.specific_countries}
+
+    @property
+    def first_date(self) -> date_stage.DateMention | None:
+        for facts in self.clauses:
+            if facts.date is not None and not facts.date.attribution:
+                return facts.date
+        return None
+
+    def accepts(self, facts: _Facts, *, typed: bool) -> bool:
+        """Whether ``facts`` may describe this same happening."""
+        if typed:
+            assert facts.guess is not None
+            if facts.guess.type != self.guess.type:
+                return False
+        # Towns and regions are compared with towns and regions; a clause naming only countries is
+        # compared with every country this mention has named.
+        if facts.specific_countries:
+            theirs, mine = facts.specific_countries, self.specific_countries or self.countries
+        else:
+            theirs, mine = facts.countries, self.countries
+        if theirs and mine and not theirs & mine:
+            return False
+        # Only two exact days tell two happenings apart; "in February 2022" beside "on Saturday" is
+        # more often background than another event.
+        first, other = self.first_date, facts.date
+        if first is None or other is None or other.attribution:
+            return True
+        if first.precision != "day" or other.precision != "day":
+            return True
+        return abs((other.date - first.date).days) <= MAX_DAYS_APART
+
+
+class EventExtractor:
+    """Runs the stages over articles; holds the typer (and so the model) between calls."""
+
+    def __init__(self, typer: EventTyper | None = None) -> None:
+        self._typer = typer
+        self._lock = threading.Lock()
+
+    @property
+    def typer(self) -> EventTyper:
+        with self._lock:
+            if self._typer is None:
+                from .classify import EventTyper
+
+                self._typer = EventTyper()
+            return self._typer
+
+    def extract(self, article: Article) -> list[EventMention]:
+        """The event mentions of one article, in the order the article first reports them."""
+        return self.extract_many([article])[0]
+
+    def extract_many(self, articles: Sequence[Article]) -> list[list[EventMention]]:
+        """Event mentions of several articles; the clauses of all of them are typed in one batch."""
+        clauses = [[c for s in split_sentences(a.body) for c in split_clauses(s)] for a in articles]
+        flat = [c.text for per_article in clauses for c in per_article]
+        guesses = iter(self.typer.classify(flat) if flat else [])
+        results = []
+        for article, per_article in zip(articles, clauses, strict=True):
+            facts = [_read_clause(article, c, next(guesses)) for c in per_article]
+            results.append(_build_mentions(article, facts))
+        return results
+
+
+def _read_clause(article: Article, clause: Sentence, guess: TypeGuess | None) -> _Facts:
+    from . import actors as actor_stage
+    from . import dates as date_stage
+    from . import numbers as number_stage
+    from . import places as place_stage
+
+    if guess is not None and guess.score < MIN_TYPE_SCORE:
+        guess = None
+    text, base = clause.text, clause.start
+    return _Facts(
+        clause=clause,
+        guess=guess,
+        places=place_stage.find_places(text, base=base),
+        actors=actor_stage.find_actors(text, base=base),
+        date=date_stage.event_date(text, article.published, base=base),
+        casualties=number_stage.find_casualties(text, base=base),
+        quantities=number_stage.find_quantities(text, base=base),
+        targets=number_stage.find_targets(text, base=base),
+    )
+
+
+def _build_mentions(article: Article, clauses: list[_Facts]) -> list[EventMention]:
+    drafts: list[_Draft] = []
+    current: _Draft | None = None
+    for facts in clauses:
+        if facts.guess is not None:
+            home = next((d for d in reversed(drafts) if d.accepts(facts, typed=True)), None)
+            if home is None:
+                home = _Draft(facts.guess)
+                drafts.append(home)
+            home.clauses.append(facts)
+            current = home
+        elif current is not None and facts.has_facts and current.accepts(facts, typed=False):
+            current.clauses.append(facts)
+    return [_finish(article, draft) for draft in drafts]
+
+
+def _finish(article: Article, draft: _Draft) -> EventMention:
+    from . import numbers as number_stage
+
+    typed = [f for f in draft.clauses if f.guess is not None]
+    lead = typed[0]
+    event_date, precision = _mention_date(article, draft)
+    casualties = number_stage.combine_casualties([c for f in draft.clauses for c in f.casualties])
+    evidence = [
+        Evidence(article_id=article.id, start=f.clause.start, end=f.clause.end, text=f.clause.text)
+        for f in draft.clauses
+        if f.guess is not None or f.has_facts
+    ]
+    key = f"{article.id}\x1f{lead.clause.start}\x1f{draft.guess.type}"
+    return EventMention(
+        id=hashlib.sha256(key.encode("utf-8")).hexdigest()[:16],
+        article_id=article.id,
+        type=draft.guess.type,
+        subtype=draft.guess.subtype,
+        date=event_date,
+        date_precision=precision,
+        locations=_locations(draft),
+        actors=_actors(draft),
+        casualties=casualties,
+        quantities=_quantities(draft),
+        targets=list(dict.fromkeys(t.target for f in draft.clauses for t in f.targets)),
+        summary=_summary(lead.clause.text),
+        evidence=evidence,
+        confidence=round(max(f.guess.score for f in typed if f.guess is not None), 4),
+    )
+
+
+def _mention_date(article: Article, draft: _Draft) -> tuple[date | None, DatePrecision | None]:
+    found = [f.date for f in draft.clauses if f.date is not None]
+    best = next((d for d in found if not d.attribution), found[0] if found else None)
+    if best is not None:
+        return best.date, best.precision
+    if article.published is None:
+        return None, None
+    # Nothing dated: news reports what happened in the day or two before it was published.
+    return article.published.date(), "week"
+
+
+def _locations(draft: _Draft) -> list[Location]:
+    found: dict[tuple[str, str], Location] = {}
+    for facts in draft.clauses:
+        for place in facts.places:
+            found.setdefault((place.location.name, place.location.country), place.location)
+    locations = list(found.values())
+    specific = [loc for loc in locations if not _is_country(loc)]
+    # "near the border with Russia" names a country, not where it happened, once a city or region is known.
+    return specific or locations
+
+
+def _is_country(location: Location) -> bool:
+    from . import places as place_stage
+
+    return location.admin1 is None and place_stage.country_code(location.name) == location.country
+
+
+def _actors(draft: _Draft) -> list[Actor]:
+    found: dict[tuple[str, str], Actor] = {}
+    for facts in draft.clauses:
+        for mention in facts.actors:
+            found.setdefault((mention.actor.name, mention.actor.role), mention.actor)
+    return list(found.values())
+
+
+def _quantities(draft: _Draft) -> list[Quantity]:
+    best: dict[str, Quantity] = {}
+    for facts in draft.clauses:
+        for mention in facts.quantities:
+            q = mention.quantity
+            if q.item not in best or q.count > best[q.item].count:
+                best[q.item] = q
+    return list(best.values())
+
+
+def _summary(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) <= SUMMARY_CHARS:
+        return text
+    return text[: SUMMARY_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+_DEFAULT = EventExtractor()
+
+
+def extract_events(article: Article, *, typer: EventTyper | None = None) -> list[EventMention]:
+    """The happenings ``article`` reports, as :class:`EventMention` records, first reported first.
+
+    Works without an index. The default typer loads the packaged all-MiniLM-L6-v2 once per process.
+    """
+    if typer is not None:
+        return EventExtractor(typer).extract(article)
+    return _DEFAULT.extract(article)

@@ -1,0 +1,143 @@
+"""Places stage: gazetteer lookups, spellings, regions against towns, disambiguation, non-places.
+
+The gazetteer is loaded once for the module; the first run on a machine builds its cache file in the
+user's cache directory (several seconds), later runs read it (under a second).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from newsindex.events.actors import find_actors
+from newsindex.events.gazetteer import Gazetteer, load_gazetteer, normalize
+from newsindex.events.places import PlaceMention, country_code, country_name, find_places, main_country
+
+# GeoNames ids, stable across releases: the city of Kharkiv and the Kharkiv region (oblast).
+KHARKIV_CITY = 706483
+KHARKIV_REGION = 706482
+
+
+@pytest.fixture(scope="module", autouse=True)
+def gazetteer() -> Gazetteer:
+    return load_gazetteer()
+
+
+def places(text: str, **kwargs: str) -> list[tuple[str, str, str | None]]:
+    return [(p.location.name, p.location.country, p.location.admin1) for p in find_places(text, **kwargs)]
+
+
+def named(text: str, mention: str, **kwargs: str) -> PlaceMention:
+    found = [p for p in find_places(text, **kwargs) if p.text == mention]
+    assert found, f"{mention!r} not found in {places(text, **kwargs)}"
+    return found[0]
+
+
+def test_normalize_folds_case_accents_and_punctuation() -> None:
+    assert normalize("Nuevo León") == normalize("nuevo leon") == "nuevo leon"
+    assert normalize("Deir ez-Zor") == "deir ez zor"
+    assert normalize("U.S.") == "us"
+    assert normalize("Łódź") == "lodz"
+
+
+def test_several_spellings_of_one_place() -> None:
+    text = "Shelling hit Kiev overnight, and by morning Kyiv had no power."
+    assert [p.location.name for p in find_places(text)] == ["Kyiv", "Kyiv"]
+    kiev = named(text, "Kiev").location
+    assert kiev.mention == "Kiev"
+    assert (kiev.country, kiev.geonameid) == ("UA", 703448)
+    assert kiev.lat is not None and 50 < kiev.lat < 51
+    assert kiev.lon is not None and 30 < kiev.lon < 31
+    # The Russian spelling leads to the place GeoNames names "Zaporizhzhya".
+    city = named("Missiles struck Zaporozhye before dawn.", "Zaporozhye").location
+    assert (city.name, city.country, city.admin1) == ("Zaporizhzhya", "UA", "Zaporizhzhia")
+
+
+def test_region_and_city_of_the_same_name() -> None:
+    text = "The governor of the Kharkiv region said the city of Kharkiv lost power."
+    region, city = find_places(text)
+    assert (region.location.name, region.location.admin1) == ("Kharkiv", "Kharkiv")
+    assert region.location.geonameid == KHARKIV_REGION
+    assert city.location.geonameid == KHARKIV_CITY
+    oblast = named("Drones hit the Sumy oblast again.", "Sumy").location
+    assert (oblast.name, oblast.admin1) == ("Sumy", "Sumy")
+    assert oblast.geonameid != named("Crowds gathered in Sumy.", "Sumy").location.geonameid
+
+
+def test_a_list_after_regions_of_is_a_list_of_regions() -> None:
+    text = "Drones hit the regions of Kharkiv, Sumy and Chernihiv overnight."
+    found = find_places(text)
+    assert [p.location.name for p in found] == ["Kharkiv", "Sumy", "Chernihiv"]
+    assert found[0].location.geonameid == KHARKIV_REGION
+    assert all(p.location.name == p.location.admin1 for p in found)
+
+
+def test_region_given_in_parentheses_or_after_a_comma() -> None:
+    assert places("Residents marched in Montero (Santa Cruz) on Monday.") == [
+        ("Montero", "BO", "Santa Cruz"),
+        ("Santa Cruz", "BO", "Santa Cruz"),
+    ]
+    assert places("Two people were killed in Cienega de Flores, Nuevo Leon, on Friday.") == [
+        ("Ciénega de Flores", "MX", "Nuevo León"),
+        ("Nuevo León", "MX", "Nuevo León"),
+    ]
+    # Texas picks the Odessa in Texas over the much larger one in Ukraine.
+    assert places("Police in Odessa, Texas, said the suspect fled.")[0] == ("Odessa", "US", "Texas")
+
+
+def test_ambiguous_names_follow_the_countries_of_the_text() -> None:
+    assert places("Crowds gathered in Odessa as ships left the Ukrainian port.")[0][1] == "UA"
+    assert places("In Argentina, oil workers in Santa Cruz province went on strike.") == [
+        ("Argentina", "AR", None),
+        ("Santa Cruz", "AR", "Santa Cruz"),
+    ]
+    assert places("Thousands protested in Hyderabad on Sunday.")[0][1] == "IN"
+    assert places("Thousands protested in Hyderabad on Sunday.", country_hint="PK")[0][1] == "PK"
+
+
+def test_capitalised_words_that_are_not_places() -> None:
+    text = (
+        "President Volodymyr Zelensky met Mayor Vitali Klitschko on Monday in May. "
+        "Police said The Kyiv Independent had reported it first. Grad rockets and Molotov cocktails "
+        "were used, the Hill committee heard."
+    )
+    assert find_places(text) == []
+
+
+def test_countries_and_their_names() -> None:
+    text = "Talks were held in the United Arab Emirates, mediated by the U.S. and the UK."
+    assert places(text) == [
+        ("United Arab Emirates", "AE", None),
+        ("United States", "US", None),
+        ("United Kingdom", "GB", None),
+    ]
+    assert country_name("UA") == "Ukraine"
+    assert country_name("ru") == "Russia"
+    assert country_name("CD") == "Democratic Republic of Congo"
+    assert country_name("PS") == "Palestine"
+    assert country_name("XX") is None
+    assert country_code("Ukraine") == country_code("Ukrainian") == country_code("UA") == "UA"
+    assert country_code("the United States") == country_code("U.S.") == country_code("Americans") == "US"
+    assert country_code("Russian Federation") == country_code("the Russians") == "RU"
+    assert country_code("Atlantis") is None
+
+
+def test_offsets_point_into_the_body() -> None:
+    body = "Intro line.\n\nOvernight, drones struck Belgorod, near the border with Ukraine."
+    start = body.index("Overnight")
+    found = find_places(body[start:], base=start)
+    assert [p.text for p in found] == ["Belgorod", "Ukraine"]
+    for mention in found:
+        assert body[mention.start : mention.end] == mention.text == mention.location.mention
+    assert found[0].location.country == "RU"
+
+
+def test_main_country_prefers_towns_over_countries_named_as_parties() -> None:
+    text = "Hundreds rallied in Lexington (Kentucky) in support of Ukraine and against Russia."
+    assert main_country(find_places(text), find_actors(text)) == "US"
+    attack = "Russian forces shelled Kharkiv and Sumy overnight, officials in Kyiv said."
+    assert main_country(find_places(attack), find_actors(attack)) == "UA"
+    # With no place at all, the actors' countries decide.
+    bare = "Ukrainian troops repelled the assault, the general staff said."
+    assert find_places(bare) == []
+    assert main_country([], find_actors(bare)) == "UA"
+    assert main_country([], []) is None
