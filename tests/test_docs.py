@@ -4,7 +4,9 @@ every script in examples/.
 The blocks of one page run in order in one shared namespace, with the repository root as the
 current directory (so ``seeds/`` resolves), exactly as a reader would paste them one after another.
 Blocks fenced as ``bash``, ``console`` or ``text`` are not run. Each block is compiled under the
-page's own file name and line numbers, so a traceback points at the line in the Markdown file.
+page's own file name and line numbers, so a traceback points at the line in the Markdown file. A
+``text`` block right after a python block and marked with an ``<!-- output -->`` line above its fence
+must equal what that python block printed, so shown output cannot drift from the code.
 
 Doc code and examples must create indexes in temporary directories only; ``tempfile`` is pointed at
 pytest's ``tmp_path`` while they run, and a test fails if an index appears inside the repository.
@@ -16,6 +18,8 @@ whole run well under a minute on a small CPU.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import runpy
 import tempfile
@@ -36,13 +40,25 @@ MKDOCS_YML = ROOT / "mkdocs.yml"
 _PYTHON_FENCE = re.compile(r"^```python[^\n]*\n(?P<code>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
+# A text block whose fence follows an "<!-- output -->" line: the expected output of the block before.
+_OUTPUT_FENCE = re.compile(
+    r"\s*<!-- output -->[ \t]*\n```text[ \t]*\n(?P<out>.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL
+)
+
+
 def python_blocks(page: Path) -> list[tuple[int, str]]:
     """The ``python`` blocks of a Markdown page as (line number of the first code line, code)."""
+    return [(line, code) for line, code, _ in python_blocks_with_output(page)]
+
+
+def python_blocks_with_output(page: Path) -> list[tuple[int, str, str | None]]:
+    """Each ``python`` block with the output shown for it, when a marked text block follows it."""
     text = page.read_text(encoding="utf-8")
     blocks = []
     for match in _PYTHON_FENCE.finditer(text):
         first_line = text.count("\n", 0, match.start("code")) + 1
-        blocks.append((first_line, match.group("code")))
+        shown = _OUTPUT_FENCE.match(text, match.end())
+        blocks.append((first_line, match.group("code"), shown.group("out") if shown else None))
     return blocks
 
 
@@ -105,10 +121,27 @@ def in_repo_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
 def test_doc_page_code_runs(page: str, in_repo_root: None) -> None:
     path = DOCS / page
     namespace: dict[str, Any] = {"__name__": "__docs__"}
-    for first_line, code in python_blocks(path):
+    for first_line, code, shown in python_blocks_with_output(path):
         # Padding with newlines keeps the line numbers of the Markdown file in tracebacks.
         compiled = compile("\n" * (first_line - 1) + code, str(path), "exec")
-        exec(compiled, namespace)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compiled, namespace)
+        if shown is not None:
+            assert printed.getvalue().rstrip() == shown.rstrip(), f"{page}:{first_line}: output differs"
+
+
+def test_taxonomy_page_lists_the_taxonomy() -> None:
+    """docs/event-taxonomy.md's tables hold exactly the module's types and sub-types."""
+    from newsindex.events.taxonomy import ACLED_TYPES, GENERAL_TYPES
+
+    page = (DOCS / "event-taxonomy.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| ([^|]+?) \| ([^|]+?) \| ([^|]+?) \|$", page, re.MULTILINE)
+    listed = [(kind, sub, what) for kind, sub, what in rows if kind != "type"]
+    expected = [
+        (t.name, sub, what) for t in (*ACLED_TYPES, *GENERAL_TYPES) for sub, what in t.subtypes.items()
+    ]
+    assert listed == expected
 
 
 @pytest.mark.parametrize("example", _examples())
@@ -142,3 +175,9 @@ def test_code_blocks_are_found(tmp_path: Path) -> None:
     page = tmp_path / "sample.md"
     page.write_text(sample, encoding="utf-8")
     assert python_blocks(page) == [(3, "x = 1\n"), (10, "y = 2\n")]
+    marked = (
+        "```python\nprint(1)\n```\n\n<!-- output -->\n```text\n1\n```\n"
+        "```python\nz = 3\n```\n```text\nx\n```\n"
+    )
+    page.write_text(marked, encoding="utf-8")
+    assert python_blocks_with_output(page) == [(2, "print(1)\n", "1\n"), (10, "z = 3\n", None)]

@@ -803,7 +803,7 @@ _GENERAL_RULES = (
     _rule(r"\b(?:awards?|prizes?|Oscars?|Nobel|Grammys?|laureates?)\b", AWARD, 1.2),
 )
 
-#: Every trigger rule, in no particular order: each adds its weight to its keys.
+#: Every trigger rule, in no particular order; a key gets the weight of its strongest cue.
 TRIGGERS: tuple[Trigger, ...] = (
     *_REMOTE_RULES,
     *_BATTLE_RULES,
@@ -816,8 +816,8 @@ TRIGGERS: tuple[Trigger, ...] = (
 
 #: A trigger this strong decides on its own (weights of 1 and more are written to mean "clear").
 CLEAR_TRIGGER = 1.0
-#: How much later in a sentence a cue may come at most before it counts for less: the main verb of a
-#: news sentence usually comes first, subordinate clauses ("after", "as", "amid") later.
+#: How much a cue loses, at most, for coming late in the sentence: the main verb of a news sentence
+#: usually comes first, subordinate clauses ("when", "as", "amid") later.
 POSITION_DISCOUNT = 0.2
 
 
@@ -869,10 +869,9 @@ def _first_match(trigger: Trigger, text: str, reasons: list[tuple[int, int]]) ->
 # --- Sentences that report no event -----------------------------------------------------------------
 
 _QUOTE_OPEN = re.compile(r"""^\s*["“«„‘']""")
-_ATTRIBUTION_ONLY = re.compile(
+_ATTRIBUTION_ONLY = _re(
     r"^\s*(?:he|she|they|it|the (?:{W} ){0,2}(?:said|added))\s+(?:also\s+)?(?:added|said|stressed|noted|"
-    r"argued|insisted|warned|told|wrote)\b",
-    re.IGNORECASE,
+    r"argued|insisted|warned|told|wrote)\b"
 )
 _OPINION = re.compile(
     r"\b(?:must|should|ought to|needs? to|cannot|can't|can be|could be|would be|proves?|we will|we want|"

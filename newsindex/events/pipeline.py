@@ -19,7 +19,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..models import Actor, Article, DatePrecision, EventMention, Evidence, Location, Quantity
 from .text import Sentence, split_clauses, split_sentences
@@ -40,6 +40,11 @@ MIN_TYPE_SCORE = 0.0
 MAX_DAYS_APART = 3
 #: Longest summary, in characters.
 SUMMARY_CHARS = 300
+
+
+class _Spanned(Protocol):
+    @property
+    def start(self) -> int: ...
 
 
 @dataclass
@@ -144,44 +149,92 @@ class EventExtractor:
         guesses = iter(self.typer.classify(flat) if flat else [])
         results = []
         for article, per_article in zip(articles, clauses, strict=True):
-            facts = [_read_clause(article, c, next(guesses)) for c in per_article]
+            found = _read_article(article)
+            facts = [_clause_facts(article, c, next(guesses), found) for c in per_article]
             results.append(_build_mentions(article, facts))
         return results
 
 
-def _read_clause(article: Article, clause: Sentence, guess: TypeGuess | None) -> _Facts:
+@dataclass
+class _Found:
+    """Everything the stages found in a whole article body, each with offsets into it."""
+
+    places: list[place_stage.PlaceMention]
+    actors: list[actor_stage.ActorMention]
+    casualties: list[number_stage.CasualtyMention]
+    quantities: list[number_stage.QuantityMention]
+    targets: list[number_stage.TargetMention]
+
+
+def _read_article(article: Article) -> _Found:
+    """Run the stages over the whole body at once: places are resolved with the article's other
+    places as context ("Odessa" in a report on Ukraine), and figures with the sentences around them."""
     from . import actors as actor_stage
-    from . import dates as date_stage
     from . import numbers as number_stage
     from . import places as place_stage
 
+    body = article.body
+    return _Found(
+        places=place_stage.find_places(body),
+        actors=actor_stage.find_actors(body),
+        casualties=number_stage.find_casualties(body),
+        quantities=number_stage.find_quantities(body),
+        targets=number_stage.find_targets(body),
+    )
+
+
+def _within(clause: Sentence, found: Sequence[_Spanned]) -> list[Any]:
+    return [item for item in found if clause.start <= item.start < clause.end]
+
+
+def _clause_facts(article: Article, clause: Sentence, guess: TypeGuess | None, found: _Found) -> _Facts:
+    from . import dates as date_stage
+
     if guess is not None and guess.score < MIN_TYPE_SCORE:
         guess = None
-    text, base = clause.text, clause.start
     return _Facts(
         clause=clause,
         guess=guess,
-        places=place_stage.find_places(text, base=base),
-        actors=actor_stage.find_actors(text, base=base),
-        date=date_stage.event_date(text, article.published, base=base),
-        casualties=number_stage.find_casualties(text, base=base),
-        quantities=number_stage.find_quantities(text, base=base),
-        targets=number_stage.find_targets(text, base=base),
+        places=_within(clause, found.places),
+        actors=_within(clause, found.actors),
+        date=date_stage.event_date(clause.text, article.published, base=clause.start),
+        casualties=_within(clause, found.casualties),
+        quantities=_within(clause, found.quantities),
+        targets=_within(clause, found.targets),
     )
 
 
 def _build_mentions(article: Article, clauses: list[_Facts]) -> list[EventMention]:
+    from .classify import escalate
+
     drafts: list[_Draft] = []
     current: _Draft | None = None
+    # Facts read before the first typed clause ("In Mansehra on Sunday, ..." then "hundreds rallied")
+    # belong to the first happening, if they agree with it.
+    before: list[_Facts] = []
     for facts in clauses:
         if facts.guess is not None:
+            # "Hundreds protested. Police dispersed them with tear gas.": the second sentence recodes
+            # the first happening (a protest with intervention) rather than starting another.
+            recoded = escalate(current.guess, facts.guess) if current is not None else None
+            if current is not None and recoded is not None and current.accepts(facts, typed=False):
+                current.guess = recoded
+                current.clauses.append(facts)
+                continue
             home = next((d for d in reversed(drafts) if d.accepts(facts, typed=True)), None)
             if home is None:
                 home = _Draft(facts.guess)
                 drafts.append(home)
             home.clauses.append(facts)
+            if len(drafts) == 1 and before:
+                earlier = [f for f in before if home.accepts(f, typed=False)]
+                home.clauses[:0] = earlier
+                before = []
             current = home
-        elif current is not None and facts.has_facts and current.accepts(facts, typed=False):
+        elif current is None:
+            if facts.has_facts:
+                before.append(facts)
+        elif facts.has_facts and current.accepts(facts, typed=False):
             current.clauses.append(facts)
     return [_finish(article, draft) for draft in drafts]
 

@@ -122,6 +122,13 @@ _CONNECTORS = _wordset(
 # Those that join the words of one name; "and" joins two names more often ("Reading and Nice"), and
 # "of" a name to a place ("Diagonal Avenue of Barcelona").
 _NAME_CONNECTORS = _CONNECTORS - {"and", "y", "e", "the", "of"}
+# Days and months follow "on" and "in" far more often than a second part of a place name does.
+_CALENDAR_WORDS = _wordset(
+    """
+    monday tuesday wednesday thursday friday saturday sunday january february march april may june july
+    august september october november december
+    """
+)
 # Capitalised words that are not places even where a gazetteer has a village of that name.
 _NOT_PLACES = _wordset(
     """
@@ -305,7 +312,8 @@ def _longest_at(text: str, words: list[_Word], i: int, gazetteer: Gazetteer) -> 
         if j > i and not word.capitalised and text[words[j - 1].end : word.start] != "-":
             continue  # a name ends on a capital unless hyphenated ("Ti-n-Agadel")
         start = words[i].start
-        for end in dict.fromkeys((word.full_end, word.end)):
+        # Without a possessive first: "Peru's coast" is Peru, not the Brazilian town of Perus.
+        for end in dict.fromkeys((word.end, word.full_end)):
             if end < len(text) and text[end] == "." and "." in text[start:end]:
                 end += 1  # "U.S." keeps its last dot
             key = normalize(text[start:end])
@@ -537,8 +545,11 @@ def _continues(text: str, words: list[_Word], k: int) -> bool:
     left, right = words[k], words[k + 1]
     if left.capitalised and right.capitalised:
         return True
-    # A connector counts when a capital follows it: "del" in "Mineral del Chico".
+    # A connector counts when a capital follows it: "del" in "Mineral del Chico"; but "Cusco on Monday"
+    # is a place and a day, not one name.
     if right.text in _NAME_CONNECTORS and k + 2 < len(words) and words[k + 2].capitalised:
+        if words[k + 2].text.lower() in _CALENDAR_WORDS:
+            return False
         return text[right.end : words[k + 2].start] in (" ", "-")
     return left.text in _NAME_CONNECTORS and right.capitalised and k > 0 and words[k - 1].capitalised
 

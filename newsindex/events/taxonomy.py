@@ -46,7 +46,9 @@ ACLED_TYPES: tuple[EventType, ...] = (
             "Air/drone strike": "an air strike or a drone strike by aircraft or unmanned aerial vehicles",
             "Suicide bomb": "a suicide bomber detonates explosives",
             "Shelling/artillery/missile attack": "shelling, artillery, rockets or missiles fired at a place",
-            "Remote explosive/landmine/IED": "a roadside bomb, landmine or improvised explosive device explodes",
+            "Remote explosive/landmine/IED": (
+                "a roadside bomb, a landmine or an improvised explosive device (IED) explodes"
+            ),
             "Grenade": "a hand grenade is thrown",
         },
         acled=True,
