@@ -253,9 +253,9 @@ def _format_event(event: Event) -> str:
         when += f"..{event.end_date.isoformat()}"
     kind = event.type + (f" / {event.subtype}" if event.subtype else "")
     places = ", ".join(dict.fromkeys(f"{p.name} ({p.country})" for p in event.locations)) or "place unknown"
-    reports = len(event.sources) or len(event.article_ids)
-    noun = "source" if event.sources else "article"
-    line = f"{when}  {kind}  {places}  {_format_casualties(event)}  {reports} {noun}{'s' * (reports != 1)}"
+    reports, sources = len(event.article_ids), len(event.sources)
+    counted = f"{reports} report{'s' * (reports != 1)}, {sources} source{'s' * (sources != 1)}"
+    line = f"{when}  {kind}  {places}  {_format_casualties(event)}  {counted}"
     return f"{line}\n    {event.title}"
 
 

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, Literal, Self
 
 import numpy as np
+import numpy.typing as npt
 
 from ._version import __version__
 from .embedding import Embedder, SentenceTransformerEmbedder, resolve_model
@@ -30,6 +31,7 @@ from .errors import (
     NewsIndexError,
     ReadOnlyError,
 )
+from .events.merge import EventPool, MergePolicy, Newcomer
 from .events.pipeline import EventExtractor
 from .events.reconcile import build_event
 from .events.taxonomy import default_taxonomy
@@ -38,8 +40,8 @@ from .ingest import ReadSkip, iter_load, make_article
 from .ingest.base import failure_from
 from .lock import WriterLock
 from .manifest import FORMAT_VERSION, read_manifest, write_manifest
-from .models import AddReport, Article, Event, EventMention, Failure, IndexStats, SearchHit
-from .search import Searcher
+from .models import AddReport, Article, Event, EventHit, EventMention, Failure, IndexStats, SearchHit
+from .search import RRF_K, Searcher, fts_query, query_terms
 from .store import ArticleFilter, PlaceQuery, Store
 from .vectors import FaissRetriever
 
@@ -61,6 +63,7 @@ BATCH_ARTICLES = 64
 AddProgress = Callable[[int, list[tuple[str, str]]], None]
 
 DateLike = date | datetime | str | None
+FloatArray = npt.NDArray[np.float32]
 
 
 def _bound(value: DateLike, name: str, *, upper: bool) -> datetime | None:
@@ -83,6 +86,21 @@ def _bound(value: DateLike, name: str, *, upper: bool) -> datetime | None:
         day = datetime.combine(value, time(0, 0), tzinfo=UTC)
         return day + timedelta(days=1) if upper else day
     raise ConfigurationError(f"{name} must be a date, a datetime or a string, not {type(value).__name__}")
+
+
+def _unit_mean(vectors: FloatArray) -> FloatArray:
+    """The normalised mean of some rows: an article as a whole, from its passage vectors."""
+    mean: FloatArray = np.asarray(vectors, dtype=np.float32).mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    return mean / np.float32(norm) if norm > 0 else mean
+
+
+def _report_order(article: Article) -> tuple[bool, float, str]:
+    return (
+        article.published is None,
+        article.published.timestamp() if article.published else 0.0,
+        article.id,
+    )
 
 
 def _place_queries(value: str | Iterable[str] | None) -> tuple[PlaceQuery, ...]:
@@ -243,6 +261,9 @@ class NewsIndex:
             )
         self.indexer = EmbeddingIndexer(embedder, batch_size=batch_size)
         self._extractor: EventExtractor | None = None
+        self._pool: EventPool | None = None
+        #: How mentions are merged into events (one default for all collections).
+        self.merge_policy = MergePolicy()
         if version < FORMAT_VERSION:
             self._upgrade(version)
         self._vectors = self._load_vectors()
@@ -272,16 +293,76 @@ class NewsIndex:
         store = self._store
         store.upgrade_schema()
         rids = store.all_rids()
+        pool = self._event_pool()
         for pos in range(0, len(rids), BATCH_ARTICLES):
             chunk = rids[pos : pos + BATCH_ARTICLES]
             articles = store.articles(chunk)
-            found = self.extractor.extract_many([articles[rid] for rid in chunk])
-            with store.transaction():
-                for rid, mentions in zip(chunk, found, strict=True):
-                    store.delete_mentions(rid)
-                    store.insert_mentions(rid, mentions)
+            found = self.extractor.extract_with_vectors([articles[rid] for rid in chunk])
+            stored = store.passage_vectors_of(chunk, self.dim)
+            try:
+                with store.transaction():
+                    touched = [e for rid in chunk for e in store.delete_mentions(rid, self.dim)]
+                    self._reload_events(pool, touched)
+                    for rid, mentions in zip(chunk, found, strict=True):
+                        vector = _unit_mean(stored[rid][1]) if rid in stored else None
+                        self._record_events(pool, rid, articles[rid], mentions, vector)
+            except BaseException:
+                self._pool = None
+                raise
         with store.transaction():
             store.set_meta("format_version", str(FORMAT_VERSION))
+
+    # -- events: merging ----------------------------------------------------------------------------
+
+    def _event_pool(self) -> EventPool:
+        """The events new mentions are compared with (read from the store on first use)."""
+        if self._pool is None:
+            pool = EventPool(self.dim, self.merge_policy)
+            pool.load(self._store.event_states(self.dim))
+            self._pool = pool
+        return self._pool
+
+    def _reload_events(self, pool: EventPool, event_ids: Iterable[str]) -> None:
+        """Bring events the store has just rebuilt (after a delete or an update) into the pool."""
+        wanted = list(dict.fromkeys(event_ids))
+        if not wanted:
+            return
+        present = {state.id: state for state in self._store.event_states(self.dim, wanted)}
+        for event_id in wanted:
+            if event_id in present:
+                pool.put(present[event_id])
+            else:
+                pool.drop(event_id)
+
+    def _record_events(
+        self,
+        pool: EventPool,
+        rid: int,
+        article: Article,
+        mentions: list[tuple[EventMention, FloatArray]],
+        article_vector: FloatArray | None,
+    ) -> None:
+        """Merge an article's mentions into events and store them (inside the caller's transaction).
+
+        The lead mention stands for the whole article, so its vector is the article's; the others are
+        represented by the clauses that report them.
+        """
+        report_ts = (article.published or datetime.now(UTC)).timestamp()
+        joined: set[str] = set()
+        for seq, (mention, clause_vector) in enumerate(mentions):
+            vector = article_vector if seq == 0 and article_vector is not None else clause_vector
+            newcomer = Newcomer(
+                id=mention.id,
+                vector=vector,
+                report_ts=report_ts,
+                day=mention.date if mention.date_precision == "day" else None,
+                type=mention.type,
+                lead=seq == 0,
+            )
+            event_id = pool.assign(newcomer, exclude=joined)
+            joined.add(event_id)
+            self._store.insert_mention(rid, seq, mention, event_id, vector, report_ts)
+            self._store.save_event(pool.events[event_id])
 
     def _load_vectors(self) -> FaissRetriever:
         """The vector index from its file, caught up with the store (or rebuilt when missing)."""
@@ -467,42 +548,53 @@ class NewsIndex:
         embedded = self.indexer.embed(to_embed)  # the slow part, outside the transaction
         # Events depend on the body and on ``published`` (relative dates), so field-only updates are
         # read again too; this is cheap next to embedding.
-        extracted = self.extractor.extract_many(
-            [item.article for item in embedded] + [article for _, article, _ in fields_only]
-        )
-        mentions: dict[str, list[EventMention]] = {
-            article.id: found
-            for article, found in zip(
-                [item.article for item in embedded] + [article for _, article, _ in fields_only],
-                extracted,
-                strict=True,
-            )
+        to_read = [item.article for item in embedded] + [article for _, article, _ in fields_only]
+        found = dict(zip([a.id for a in to_read], self.extractor.extract_with_vectors(to_read), strict=True))
+        meaning: dict[str, FloatArray | None] = {
+            item.article.id: _unit_mean(item.vectors) for item in embedded
         }
+        if fields_only:
+            stored = store.passage_vectors_of([rid for rid, _, _ in fields_only], self.dim)
+            for rid, article, _ in fields_only:
+                meaning[article.id] = _unit_mean(stored[rid][1]) if rid in stored else None
         committed: list[tuple[str, str]] = []
         removed: list[int] = []
         added_ids: list[int] = []
         added_vectors = []
-        with store.transaction():
-            for rid, article, record_hash in fields_only:
-                store.update_article(rid, article, record_hash)
-                store.delete_mentions(rid)
-                store.insert_mentions(rid, mentions[article.id])
-                committed.append((article.id, "updated"))
-            for item in embedded:
-                article = item.article
-                known = existing.get(article.id)
-                if known is not None:
-                    removed.extend(store.delete_passages(known.rid))
-                    store.delete_mentions(known.rid)
-                    store.update_article(known.rid, article, hashes[article.id])
-                    rid = known.rid
+        rids: dict[str, int] = {}
+        try:
+            with store.transaction():
+                touched: list[str] = []
+                for rid, article, record_hash in fields_only:
+                    store.update_article(rid, article, record_hash)
+                    touched.extend(store.delete_mentions(rid, self.dim))
+                    rids[article.id] = rid
                     committed.append((article.id, "updated"))
-                else:
-                    rid = store.insert_article(article, hashes[article.id])
-                    committed.append((article.id, "added"))
-                added_ids.extend(store.insert_passages(rid, item.passages, item.vectors))
-                store.insert_mentions(rid, mentions[article.id])
-                added_vectors.append(item.vectors)
+                for item in embedded:
+                    article = item.article
+                    known = existing.get(article.id)
+                    if known is not None:
+                        removed.extend(store.delete_passages(known.rid))
+                        touched.extend(store.delete_mentions(known.rid, self.dim))
+                        store.update_article(known.rid, article, hashes[article.id])
+                        rid = known.rid
+                        committed.append((article.id, "updated"))
+                    else:
+                        rid = store.insert_article(article, hashes[article.id])
+                        committed.append((article.id, "added"))
+                    rids[article.id] = rid
+                    added_ids.extend(store.insert_passages(rid, item.passages, item.vectors))
+                    added_vectors.append(item.vectors)
+                pool = self._event_pool()
+                self._reload_events(pool, touched)
+                # In order of publication, so that a batch merges the same whatever order it came in.
+                for article in sorted(to_read, key=_report_order):
+                    self._record_events(
+                        pool, rids[article.id], article, found[article.id], meaning[article.id]
+                    )
+        except BaseException:
+            self._pool = None  # it saw changes that were rolled back: read it again from the store
+            raise
         # Committed: now mirror it in memory. The file follows in _save (or is caught up on open).
         if removed:
             self._vectors.remove(removed)
@@ -604,6 +696,67 @@ class NewsIndex:
         )
         return self._load_events(ids)
 
+    def search_events(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        since: DateLike = None,
+        until: DateLike = None,
+        locations: str | Iterable[str] | None = None,
+        event_types: str | Iterable[str] | None = None,
+        sources: str | Iterable[str] | None = None,
+        min_score: float | None = None,
+    ) -> list[EventHit]:
+        """Events matching ``query``, best first; the filters are those of :meth:`events`, applied
+        before ranking.
+
+        Two rankings are fused by reciprocal rank: the events by the cosine between the query and
+        their centroid (what their reports say as a whole), and by the best BM25 rank of an article
+        reporting them. ``score`` is the fused score; ``min_score`` drops hits below it.
+        """
+        self._refresh()
+        if k < 1:
+            raise ConfigurationError(f"k must be at least 1, got {k}")
+        first = _bound(since, "since", upper=False)
+        last = _bound(until, "until", upper=True)
+        where = ArticleFilter(sources=_names(sources))
+        ids = self._store.find_events(
+            since=first.date().isoformat() if first else None,
+            until=(last - timedelta(microseconds=1)).date().isoformat() if last else None,
+            places=_place_queries(locations),
+            event_types=_event_types(event_types),
+            where=where,
+            limit=None,
+        )
+        if not ids:
+            return []
+        states = {state.id: state for state in self._store.event_states(self.dim, ids)}
+        ids = [event_id for event_id in ids if event_id in states]
+        centroids = np.stack([_unit_mean(states[e].centroid[None, :]) for e in ids])
+        dense = centroids @ self.indexer.embed_query(query).reshape(-1)
+        fused: dict[str, float] = {}
+        for rank, row in enumerate(np.argsort(-dense, kind="stable"), start=1):
+            fused[ids[int(row)]] = 1.0 / (RRF_K + rank)
+        wanted = set(ids)
+        terms = query_terms(query)
+        if terms:
+            articles = [rid for rid, _ in self._store.lexical(fts_query(terms), where, max(4 * k, 100))]
+            events_of = self._store.event_ids_of(articles)
+            rank = 0
+            seen: set[str] = set()
+            for rid in articles:
+                for event_id in events_of.get(rid, []):
+                    if event_id in wanted and event_id not in seen:
+                        seen.add(event_id)
+                        rank += 1
+                        fused[event_id] += 1.0 / (RRF_K + rank)
+        best = sorted(fused, key=lambda e: -fused[e])
+        if min_score is not None:
+            best = [e for e in best if fused[e] >= min_score]
+        events = self._load_events(best[:k])
+        return [EventHit(rank=i, score=round(fused[e.id], 6), event=e) for i, e in enumerate(events, start=1)]
+
     def article_events(self, article_id: str) -> list[Event]:
         """The events an article reports, its lead event first."""
         self._refresh()
@@ -625,11 +778,11 @@ class NewsIndex:
     def related(
         self, article_id: str, *, k: int = 10, mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
     ) -> list[SearchHit]:
-        """The articles nearest to a stored article (itself left out), best first.
+        """Articles about the same events first (those sharing the article's lead event, then its other
+        events), then the nearest others; the article itself is left out.
 
-        Articles are compared as wholes (the mean of their passage vectors, and their most frequent
-        terms); the stored vectors are used, so nothing is re-encoded. Event-aware ordering (the
-        same events first) arrives with event merging.
+        Within each group, articles are ranked as wholes (the mean of their passage vectors, and their
+        most frequent terms), from stored vectors, so nothing is re-encoded.
         """
         self._refresh()
         rid = self._store.rid_of(article_id)
@@ -637,7 +790,8 @@ class NewsIndex:
             raise ArticleNotFoundError(article_id)
         if k < 1:
             raise ConfigurationError(f"k must be at least 1, got {k}")
-        return self._searcher.related(rid, k, mode, self.dim)
+        tiers = self._store.same_event_articles(rid)
+        return self._with_events(self._searcher.related(rid, k, mode, self.dim, tiers))
 
     def get(self, article_id: str) -> Article:
         """The stored article with this id; :class:`ArticleNotFoundError` when there is none."""
@@ -666,10 +820,17 @@ class NewsIndex:
                 raise ArticleNotFoundError(article_id)
             rids.append(rid)
         removed: list[int] = []
-        with self._store.transaction():
-            for rid in rids:
-                removed.extend(self._store.passage_ids_of([rid]).tolist())
-                self._store.delete_article(rid)
+        touched: list[str] = []
+        try:
+            with self._store.transaction():
+                for rid in rids:
+                    removed.extend(self._store.passage_ids_of([rid]).tolist())
+                    touched.extend(self._store.delete_article(rid, self.dim))
+        except BaseException:
+            self._pool = None
+            raise
+        if self._pool is not None:
+            self._reload_events(self._pool, touched)
         self._vectors.remove(removed)
         self._tombstone_seq = self._store.last_tombstone()
         self._dirty = True

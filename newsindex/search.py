@@ -150,7 +150,9 @@ class Searcher:
             fused = [c for c in fused if c.score >= min_score]
         return self._hits(fused[:k], terms)
 
-    def related(self, rid: int, k: int, mode: str, dim: int) -> list[SearchHit]:
+    def related(
+        self, rid: int, k: int, mode: str, dim: int, tiers: dict[int, int] | None = None
+    ) -> list[SearchHit]:
         """Articles related to the stored article ``rid``, compared as whole articles.
 
         Each article is represented by the normalised mean of its passage vectors; the query is
@@ -159,7 +161,11 @@ class Searcher:
         frequent terms. Hybrid adds the two scores after standardising each over the candidates
         (CombSUM of z-scores): unlike rank fusion it keeps how far apart candidates are, which
         matters when one signal is much surer than the other.
+
+        ``tiers`` puts articles ahead of the others whatever their score: lower tier first (the
+        articles about the same events), then by score.
         """
+        tiers = tiers or {}
         if mode not in MODES:
             raise ConfigurationError(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
         own = self.store.passage_vectors_of([rid], dim).get(rid)
@@ -178,6 +184,7 @@ class Searcher:
             exclude = ArticleFilter(exclude_ids=(article.id,))
             lexical = dict(self.store.lexical(fts_query(terms), exclude, depth))
             candidates.update(lexical)
+        candidates.update(tiers)
         candidates.discard(rid)
         order = sorted(candidates)
         vectors = self.store.passage_vectors_of(order, dim)
@@ -195,9 +202,10 @@ class Searcher:
             scores = bm25
         else:
             scores = _zscores(dense) + _zscores(bm25)
-        ranked = sorted(range(len(order)), key=lambda i: -scores[i])[:k]
+        last = max(tiers.values(), default=0) + 1
+        ranked = sorted(range(len(order)), key=lambda i: (tiers.get(order[i], last), -scores[i]))[:k]
         if mode == "lexical":
-            ranked = [i for i in ranked if bm25[i] > 0]
+            ranked = [i for i in ranked if bm25[i] > 0 or order[i] in tiers]
         picked = []
         for i in ranked:
             spans, matrix = vectors[order[i]]

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import CorruptIndexError, StoreError
+from .events.merge import EventState
 from .models import Article, EventMention
 from .passages import Passage
 
@@ -65,6 +67,14 @@ CREATE TABLE IF NOT EXISTS events (
     id TEXT PRIMARY KEY,
     type TEXT NOT NULL,
     day TEXT,
+    end_day TEXT,
+    size INTEGER NOT NULL,
+    leads INTEGER NOT NULL,
+    centroid BLOB NOT NULL,
+    first_ts REAL NOT NULL,
+    last_ts REAL NOT NULL,
+    days TEXT NOT NULL,
+    types TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_day ON events (day);
@@ -72,10 +82,13 @@ CREATE TABLE IF NOT EXISTS mentions (
     id TEXT PRIMARY KEY,
     article INTEGER NOT NULL REFERENCES articles (rid) ON DELETE CASCADE,
     seq INTEGER NOT NULL,
-    event TEXT NOT NULL REFERENCES events (id),
+    -- Deferred: a mention is written just before the event row that summarises it.
+    event TEXT NOT NULL REFERENCES events (id) DEFERRABLE INITIALLY DEFERRED,
     type TEXT NOT NULL,
     subtype TEXT,
     day TEXT,
+    report_ts REAL NOT NULL,
+    vector BLOB NOT NULL,
     data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS mentions_article ON mentions (article, seq);
@@ -369,17 +382,19 @@ class Store:
             (rid, article.title or "", article.body),
         )
 
-    def delete_article(self, rid: int) -> None:
+    def delete_article(self, rid: int, dim: int) -> list[str]:
+        """Remove an article with its passages and mentions; returns the ids of the events touched."""
         self.delete_passages(rid)
-        self.delete_mentions(rid)
+        touched = self.delete_mentions(rid, dim)
         old = self.execute("SELECT title, body FROM articles WHERE rid = ?", (rid,)).fetchone()
         if old is None:
-            return
+            return touched
         self.execute(
             "INSERT INTO articles_fts (articles_fts, rowid, title, body) VALUES ('delete', ?, ?, ?)",
             (rid, old[0] or "", old[1]),
         )
         self.execute("DELETE FROM articles WHERE rid = ?", (rid,))
+        return touched
 
     def rid_of(self, article_id: str) -> int | None:
         row = self.execute("SELECT rid FROM articles WHERE id = ?", (article_id,)).fetchone()
@@ -512,44 +527,119 @@ class Store:
 
     # -- events -----------------------------------------------------------------------------------
 
-    def insert_mentions(self, rid: int, mentions: Sequence[EventMention]) -> None:
-        """Store an article's mentions, each as (for now) its own event."""
-        now = _now()
-        for seq, mention in enumerate(mentions):
-            day = mention.date.isoformat() if mention.date else None
-            self.execute(
-                "INSERT OR REPLACE INTO events (id, type, day, updated_at) VALUES (?, ?, ?, ?)",
-                (mention.id, mention.type, day, now),
-            )
-            self.execute(
-                "INSERT INTO mentions (id, article, seq, event, type, subtype, day, data) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    mention.id,
-                    rid,
-                    seq,
-                    mention.id,
-                    mention.type,
-                    mention.subtype,
-                    day,
-                    mention.model_dump_json(),
-                ),
-            )
-            self._db.executemany(
-                "INSERT INTO mention_places (mention, name, written, admin1, country) VALUES (?, ?, ?, ?, ?)",
-                [(mention.id, p.name, p.mention, p.admin1, p.country) for p in mention.locations],
-            )
+    def insert_mention(
+        self, rid: int, seq: int, mention: EventMention, event_id: str, vector: FloatArray, report_ts: float
+    ) -> None:
+        """Store one mention of an article as part of event ``event_id`` (see :meth:`save_event`)."""
+        day = mention.date.isoformat() if mention.date else None
+        self.execute(
+            "INSERT INTO mentions (id, article, seq, event, type, subtype, day, report_ts, vector, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                mention.id,
+                rid,
+                seq,
+                event_id,
+                mention.type,
+                mention.subtype,
+                day,
+                report_ts,
+                np.asarray(vector, np.float32).tobytes(),
+                mention.model_dump_json(),
+            ),
+        )
+        self._db.executemany(
+            "INSERT INTO mention_places (mention, name, written, admin1, country) VALUES (?, ?, ?, ?, ?)",
+            [(mention.id, p.name, p.mention, p.admin1, p.country) for p in mention.locations],
+        )
 
-    def delete_mentions(self, rid: int) -> None:
-        """Remove an article's mentions, and the events left with none."""
+    def save_event(self, state: EventState) -> None:
+        """Write an event's merge state; its type and day range are read from its stored mentions."""
+        self.execute(
+            "INSERT INTO events (id, type, day, end_day, size, leads, centroid, first_ts, last_ts, days, "
+            "types, updated_at) SELECT ?, ?, min(day), max(day), ?, ?, ?, ?, ?, ?, ?, ? FROM mentions "
+            "WHERE event = ? ON CONFLICT (id) DO UPDATE SET type = excluded.type, day = excluded.day, "
+            "end_day = excluded.end_day, size = excluded.size, leads = excluded.leads, "
+            "centroid = excluded.centroid, "
+            "first_ts = excluded.first_ts, last_ts = excluded.last_ts, days = excluded.days, "
+            "types = excluded.types, updated_at = excluded.updated_at",
+            (
+                state.id,
+                state.type,
+                state.size,
+                state.leads,
+                np.asarray(state.centroid, np.float32).tobytes(),
+                state.first_ts,
+                state.last_ts,
+                json.dumps(state.days),
+                json.dumps(dict(state.types)),
+                _now(),
+                state.id,
+            ),
+        )
+
+    def event_states(self, dim: int, ids: Sequence[str] | None = None) -> Iterator[EventState]:
+        """The merge state of every event (or of ``ids``)."""
+        sql = "SELECT id, size, leads, centroid, first_ts, last_ts, days, types FROM events"
+        batches: Iterable[Sequence[str]] = [()] if ids is None else _chunks(list(ids))
+        for chunk in batches:
+            where = f" WHERE id IN ({','.join('?' * len(chunk))})" if ids is not None else ""
+            if ids is not None and not chunk:
+                continue
+            for event_id, size, leads, centroid, first, last, days, types in self.execute(sql + where, chunk):
+                yield EventState(
+                    id=event_id,
+                    centroid=np.frombuffer(centroid, dtype=np.float32).reshape(dim).copy(),
+                    size=int(size),
+                    leads=int(leads),
+                    first_ts=float(first),
+                    last_ts=float(last),
+                    days=[(int(d), str(t)) for d, t in json.loads(days)],
+                    types=Counter({str(k): int(v) for k, v in json.loads(types).items()}),
+                )
+
+    def delete_mentions(self, rid: int, dim: int) -> list[str]:
+        """Remove an article's mentions and rebuild the events they were part of from the mentions
+        left (deleting events left with none); returns the ids of the events touched."""
         events = [r[0] for r in self.execute("SELECT DISTINCT event FROM mentions WHERE article = ?", (rid,))]
         self.execute("DELETE FROM mentions WHERE article = ?", (rid,))
-        for chunk in _chunks(events):
-            self.execute(
-                f"DELETE FROM events WHERE id IN ({','.join('?' * len(chunk))}) "
-                "AND NOT EXISTS (SELECT 1 FROM mentions m WHERE m.event = events.id)",
-                chunk,
+        for event_id in events:
+            rows = self.execute(
+                "SELECT vector, report_ts, day, type, data, seq FROM mentions WHERE event = ? "
+                "ORDER BY report_ts, id",
+                (event_id,),
+            ).fetchall()
+            if not rows:
+                self.execute("DELETE FROM events WHERE id = ?", (event_id,))
+                continue
+            # As merging built it: the sum of the lead mentions' vectors, else the first mention's.
+            leads = [np.frombuffer(r[0], dtype=np.float32) for r in rows if r[5] == 0]
+            vectors = leads or [np.frombuffer(rows[0][0], dtype=np.float32)]
+            state = EventState(
+                id=event_id,
+                centroid=np.sum(vectors, axis=0).reshape(dim),
+                size=len(vectors),
+                leads=len(leads),
+                first_ts=min(float(r[1]) for r in rows),
+                last_ts=max(float(r[1]) for r in rows),
+                types=Counter(str(r[3]) for r in rows),
             )
+            for _, _, day, kind, data, _ in rows:
+                if day and json.loads(data).get("date_precision") == "day":
+                    state.days.append((date.fromisoformat(day).toordinal(), str(kind)))
+            self.save_event(state)
+        return events
+
+    def same_event_articles(self, rid: int) -> dict[int, int]:
+        """Other articles reporting an event that article ``rid`` reports → 0 when they share its lead
+        event, 1 when they share another of its events."""
+        rows = self.execute(
+            "SELECT o.article, min(CASE WHEN m.seq = (SELECT min(seq) FROM mentions WHERE article = ?) "
+            "THEN 0 ELSE 1 END) FROM mentions m JOIN mentions o ON o.event = m.event "
+            "WHERE m.article = ? AND o.article != ? GROUP BY o.article",
+            (rid, rid, rid),
+        ).fetchall()
+        return {int(other): int(tier) for other, tier in rows}
 
     def event_ids_of(self, rids: Sequence[int]) -> dict[int, list[str]]:
         """article rid → the ids of the events it reports, its lead event first."""
@@ -578,14 +668,14 @@ class Store:
     ) -> list[str]:
         """Ids of events with a mention matching the filters, by date (undated last), then id.
 
-        ``since``/``until`` are ISO days bounding the event date (both inclusive); ``where`` filters the
-        reporting articles.
+        ``since``/``until`` are ISO days (both inclusive) that the event's dates must overlap; ``where``
+        filters the reporting articles.
         """
         clause, params = mention_conditions(places, event_types)
         article_clause, article_params = where.sql()
         conditions = [clause]
         if since is not None:
-            conditions.append("e.day >= ?")
+            conditions.append("coalesce(e.end_day, e.day) >= ?")
             params.append(since)
         if until is not None:
             conditions.append("e.day <= ?")

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import SEED_FILE
+from conftest import SEED_FILE, SEEDS
 from helpers import run_cli
 
 from newsindex import (
@@ -189,3 +189,48 @@ def test_cli_events_prints_a_timeline(seed_index: Path, tmp_path: Path) -> None:
     assert "Diplomacy" in text.stdout and "United Arab Emirates" not in text.stderr
     bad = run_cli("events", "--index", copy, "--type", "Nope")
     assert bad.returncode == 2 and "unknown event type" in bad.stderr
+
+
+def _zaporizhzhia_reports() -> tuple[Article, Article, Article]:
+    """Two reports of the 12 January shelling (different spellings, tolls and days) and the strike
+    of 19 January on the same city: sample articles written for the project (seeds/README.md)."""
+    first = load_articles(SEEDS / "001_zaporizhzhia_shelling.txt")[0]
+    later = load_articles(SEEDS / "003_zaporizhzhia_shelling_jan19.txt")[0]
+    wire = next(a for a in load_articles(SEEDS / "wire_feed.jsonl") if a.id == "sample-wire-001")
+    return first, wire, later
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 1, 0), (1, 2, 0)])
+def test_reports_of_one_strike_merge_and_a_strike_a_week_later_stays_apart(
+    tmp_path: Path, real_embedder: object, order: tuple[int, int, int]
+) -> None:
+    reports = _zaporizhzhia_reports()
+    with NewsIndex.open(tmp_path / "ix", model=real_embedder) as ix:  # type: ignore[arg-type]
+        for i in order:  # one add per article: the online path, in three orders
+            ix.add([reports[i]])
+        first, wire, later = (ix.article_events(a.id)[0] for a in reports)
+        assert first.id == wire.id
+        assert set(first.article_ids) == {reports[0].id, reports[1].id}
+        assert later.id != first.id and later.article_ids == [reports[2].id]
+        assert first.date == date(2026, 1, 12)
+        assert first.casualties.killed == 4  # the highest toll reported (the wire's update)
+        assert {m.article_id for m in first.mentions} == {reports[0].id, reports[1].id}
+        related = [h.article.id for h in ix.related(reports[0].id, k=2)]
+        assert related[0] == reports[1].id  # the same event first
+        hits = ix.search_events("shelling of a tram depot", k=2)
+        assert hits[0].event.id == later.id
+
+
+def test_deleting_a_report_updates_its_event(tmp_path: Path, real_embedder: object) -> None:
+    first, wire, later = _zaporizhzhia_reports()
+    with NewsIndex.open(tmp_path / "ix", model=real_embedder) as ix:  # type: ignore[arg-type]
+        ix.add([first, wire, later])
+        event_id = ix.article_events(first.id)[0].id
+        ix.delete(wire.id)
+        (event,) = [e for e in ix.events() if e.id == event_id]
+        assert event.article_ids == [first.id]
+        assert event.casualties.killed == 3
+        ix.delete(first.id)
+        assert event_id not in {e.id for e in ix.events()}
+        ix.add([wire])  # a new report after the deletes still finds its way
+        assert ix.article_events(wire.id)[0].article_ids == [wire.id]

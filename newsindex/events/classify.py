@@ -1309,16 +1309,32 @@ class EventTyper:
 
     def classify(self, sentences: Sequence[str]) -> list[TypeGuess | None]:
         """One guess per sentence, None where it reports no event; the model encodes all in one batch."""
+        return self.classify_with_vectors(sentences)[0]
+
+    def classify_with_vectors(self, sentences: Sequence[str]) -> tuple[list[TypeGuess | None], FloatArray]:
+        """:meth:`classify`, and the sentences' embeddings (one normalised row each), which the
+        pipeline reuses as what each event mention means, at no extra encoding cost."""
         if not sentences:
-            return []
+            return [], np.zeros((0, self.embedder.dim), dtype=np.float32)
         examples = self._prepare()
         vectors = self.embedder.encode([self._fit(text) for text in sentences])
         similarity = _key_similarity(vectors, examples)
         no_event = (vectors @ examples.no_event.T).max(axis=1)
-        return [
+        guesses = [
             self._decide(text, similarity[row], float(no_event[row]), examples)
             for row, text in enumerate(sentences)
         ]
+        return guesses, vectors
+
+    def nearest(self, vector: FloatArray) -> TypeGuess:
+        """The type and sub-type whose examples are closest to an embedded sentence, whatever the
+        thresholds; for an article in which no sentence reads as an event, its lead sentence's nearest
+        type says what it is about. The score is halved: a weak guess, and marked as one."""
+        examples = self._prepare()
+        similarity = _key_similarity(np.asarray(vector, dtype=np.float32)[None, :], examples)[0]
+        by_key = dict(zip(examples.keys, similarity.tolist(), strict=True))
+        best_key = max(by_key, key=lambda k: by_key[k])
+        return _guess(best_key, by_key, min(1.0, max(0.0, by_key[best_key])) / 2)
 
     def _fit(self, text: str) -> str:
         """``text`` cut to what the model's window takes (for typing only; offsets are not affected)."""

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from ..models import Actor, Article, DatePrecision, EventMention, Evidence, Location, Quantity
 from .text import Sentence, split_clauses, split_sentences
 
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
     from .classify import EventTyper, TypeGuess
 
 __all__ = ["EventExtractor", "extract_events"]
+
+FloatArray = npt.NDArray[np.float32]
 
 #: Typed clauses scoring below this are read as reporting no event.
 MIN_TYPE_SCORE = 0.0
@@ -53,12 +58,15 @@ class _Facts:
 
     clause: Sentence
     guess: TypeGuess | None
+    vector: FloatArray
     places: list[place_stage.PlaceMention]
     actors: list[actor_stage.ActorMention]
     date: date_stage.DateMention | None
     casualties: list[number_stage.CasualtyMention]
     quantities: list[number_stage.QuantityMention]
     targets: list[number_stage.TargetMention]
+    #: the places of the whole sentence the clause belongs to (a fallback for a mention with none)
+    sentence_places: list[place_stage.PlaceMention] = field(default_factory=list)
 
     @property
     def countries(self) -> set[str]:
@@ -144,13 +152,30 @@ class EventExtractor:
 
     def extract_many(self, articles: Sequence[Article]) -> list[list[EventMention]]:
         """Event mentions of several articles; the clauses of all of them are typed in one batch."""
-        clauses = [[c for s in split_sentences(a.body) for c in split_clauses(s)] for a in articles]
-        flat = [c.text for per_article in clauses for c in per_article]
-        guesses = iter(self.typer.classify(flat) if flat else [])
+        return [[m for m, _ in found] for found in self.extract_with_vectors(articles)]
+
+    def extract_with_vectors(
+        self, articles: Sequence[Article]
+    ) -> list[list[tuple[EventMention, FloatArray]]]:
+        """:meth:`extract_many`, each mention with a vector of what it says: the normalised mean of
+        the embeddings of its typed clauses (computed while typing them, so free)."""
+        clauses = [[(s, c) for s in split_sentences(a.body) for c in split_clauses(s)] for a in articles]
+        flat = [c.text for per_article in clauses for _, c in per_article]
+        all_guesses, all_vectors = self.typer.classify_with_vectors(flat)
         results = []
+        row = 0
         for article, per_article in zip(articles, clauses, strict=True):
             found = _read_article(article)
-            facts = [_clause_facts(article, c, next(guesses), found) for c in per_article]
+            facts = []
+            for sentence, clause in per_article:
+                clause_facts = _clause_facts(article, clause, all_guesses[row], found, all_vectors[row])
+                clause_facts.sentence_places = _within(sentence, found.places)
+                facts.append(clause_facts)
+                row += 1
+            if facts and all(f.guess is None for f in facts):
+                # No sentence reads as an event: the article is still about something, and its lead
+                # says what. A weak mention keeps it among the events (and lets it be merged).
+                facts[0].guess = self.typer.nearest(facts[0].vector)
             results.append(_build_mentions(article, facts))
         return results
 
@@ -187,7 +212,9 @@ def _within(clause: Sentence, found: Sequence[_Spanned]) -> list[Any]:
     return [item for item in found if clause.start <= item.start < clause.end]
 
 
-def _clause_facts(article: Article, clause: Sentence, guess: TypeGuess | None, found: _Found) -> _Facts:
+def _clause_facts(
+    article: Article, clause: Sentence, guess: TypeGuess | None, found: _Found, vector: FloatArray
+) -> _Facts:
     from . import dates as date_stage
 
     if guess is not None and guess.score < MIN_TYPE_SCORE:
@@ -195,6 +222,7 @@ def _clause_facts(article: Article, clause: Sentence, guess: TypeGuess | None, f
     return _Facts(
         clause=clause,
         guess=guess,
+        vector=vector,
         places=_within(clause, found.places),
         actors=_within(clause, found.actors),
         date=date_stage.event_date(clause.text, article.published, base=clause.start),
@@ -204,7 +232,7 @@ def _clause_facts(article: Article, clause: Sentence, guess: TypeGuess | None, f
     )
 
 
-def _build_mentions(article: Article, clauses: list[_Facts]) -> list[EventMention]:
+def _build_mentions(article: Article, clauses: list[_Facts]) -> list[tuple[EventMention, FloatArray]]:
     from .classify import escalate
 
     drafts: list[_Draft] = []
@@ -236,7 +264,15 @@ def _build_mentions(article: Article, clauses: list[_Facts]) -> list[EventMentio
                 before.append(facts)
         elif facts.has_facts and current.accepts(facts, typed=False):
             current.clauses.append(facts)
-    return [_finish(article, draft) for draft in drafts]
+    return [(_finish(article, draft), _meaning(draft)) for draft in drafts]
+
+
+def _meaning(draft: _Draft) -> FloatArray:
+    """The normalised mean of the embeddings of a mention's typed clauses."""
+    rows = np.stack([f.vector for f in draft.clauses if f.guess is not None])
+    mean: FloatArray = rows.mean(axis=0).astype(np.float32)
+    norm = float(np.linalg.norm(mean))
+    return mean / np.float32(norm) if norm > 0 else mean
 
 
 def _finish(article: Article, draft: _Draft) -> EventMention:
@@ -285,6 +321,12 @@ def _locations(draft: _Draft) -> list[Location]:
     found: dict[tuple[str, str], Location] = {}
     for facts in draft.clauses:
         for place in facts.places:
+            found.setdefault((place.location.name, place.location.country), place.location)
+    if not found:
+        # "Gunboats opened fire at fishing boats, while chasing them off the coast of Rafah": the
+        # place sits in another clause of the sentence that reports the happening.
+        lead = next(f for f in draft.clauses if f.guess is not None)
+        for place in lead.sentence_places:
             found.setdefault((place.location.name, place.location.country), place.location)
     locations = list(found.values())
     specific = [loc for loc in locations if not _is_country(loc)]

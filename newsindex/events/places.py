@@ -75,6 +75,9 @@ def main_country(places: Sequence[PlaceMention], actors: Sequence[ActorMention])
         if location.name == country_name(location.country):
             # A country named is often only a party ("support for Ukraine"); towns say where.
             weight = _COUNTRY_VOTE
+        elif _is_generic(location.name):
+            # "East", "Northern", "Sud": many countries have a region so named; it says little.
+            weight = _GENERIC_VOTE
         else:
             weight = _REGION_VOTE if location.name == location.admin1 else _TOWN_VOTE
             if first_town:
@@ -101,6 +104,33 @@ _TOWN_VOTE = 1.0
 _REGION_VOTE = 1.6
 _FIRST_TOWN = 1.25
 _REPEAT = 0.1
+_GENERIC_VOTE = 0.2
+
+
+def _is_generic(name: str) -> bool:
+    """A name made only of compass words ("West", "North-East", "Sud-Ouest", "Northern", "Central")."""
+    words = re.split(r"[\s-]+", name.casefold())
+    return all(w in _COMPASS or w in _COMPASS_FORMS for w in words if w)
+
+
+# Adjectival and French/Spanish forms of compass words used as region names.
+_COMPASS_FORMS = frozenset(
+    {
+        "northern",
+        "southern",
+        "eastern",
+        "western",
+        "centre",
+        "nord",
+        "sud",
+        "est",
+        "ouest",
+        "norte",
+        "sur",
+        "este",
+        "oeste",
+    }
+)
 
 
 # --- finding places ------------------------------------------------------------------------------

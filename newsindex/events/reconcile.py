@@ -25,12 +25,17 @@ def build_event(event_id: str, reports: Sequence[tuple[EventMention, Article]]) 
     subtypes = Counter(m.subtype for m in mentions if m.type == kind and m.subtype)
     dates = sorted(m.date for m in mentions if m.date is not None)
     published = sorted(a.published for a in articles if a.published is not None)
-    lead_article = min(articles, key=lambda a: (a.published is None, a.published or 0, a.id))
+    by_time = sorted(
+        articles, key=lambda a: (a.published is None, a.published.timestamp() if a.published else 0.0, a.id)
+    )
+    titled = [a for a in by_time if a.title]
+    first_mention = next(m for m in mentions if m.article_id == by_time[0].id) if mentions else None
     return Event(
         id=event_id,
         type=kind,
         subtype=subtypes.most_common(1)[0][0] if subtypes else None,
-        title=lead_article.title or mentions[0].summary,
+        # The first headline reporting it; else what the first report says.
+        title=titled[0].title or "" if titled else (first_mention.summary if first_mention else ""),
         date=dates[0] if dates else None,
         end_date=dates[-1] if dates and dates[-1] != dates[0] else None,
         locations=_locations(mentions),

@@ -1,0 +1,236 @@
+"""Online merging: each new event mention joins an existing Event or starts a new one.
+
+A mention is compared with the events reported within a year of it (``MergePolicy.candidate_days``),
+never with the whole index, so the cost of an ``add`` grows with the number of recent events only.
+The decision weighs:
+
+* meaning: the cosine between the mention's vector and the event's centroid (the normalised sum of its
+  mentions' vectors). An article's lead mention is represented by the whole article (the mean of its
+  passage vectors); other mentions by the clauses that report them;
+* time: reports further apart than ``window_days`` lose ``time_slope`` per unit of log-distance;
+* dates: two explicit days (``date_precision == "day"``) that disagree cost ``date_conflict``, and for
+  happenings that occur at one moment (attacks, clashes, protests, disasters, accidents...) of the same
+  type, more than ``point_tolerance_days`` apart cost ``point_date_conflict``: a strike on the same city a
+  week later is another strike;
+* coherence: an event whose reports agree closely (``coherence_min_size`` or more) asks a newcomer to
+  come within ``coherence_margin`` of that agreement, so tight clusters are not diluted.
+
+An article's lead mention joins only events some article leads with: what a report is mainly about is
+matched with what other reports are mainly about. A secondary mention (the Belgorod strike in a report on
+an attack on Ukraine) may join any event but leaves its centroid as it is, so asides do not pull an event
+away from what its reports are about; with no event to join it starts one of its own.
+
+A mention joins the best-scoring event when its score reaches ``threshold``. The result depends on the
+order in which articles arrive only as online clustering must: within one ``add`` batch articles are
+taken in order of publication (then id), so a batch gives the same events whatever order it came in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["POINT_TYPES", "EventPool", "EventState", "MergePolicy", "Newcomer"]
+
+FloatArray = npt.NDArray[np.float32]
+
+#: Types whose events happen at one moment: two explicit dates far apart mean two events.
+POINT_TYPES = frozenset(
+    {
+        "Battles",
+        "Explosions/Remote violence",
+        "Violence against civilians",
+        "Protests",
+        "Riots",
+        "Disaster",
+        "Accident",
+    }
+)
+
+_DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class MergePolicy:
+    """The weights of the merge decision (one default configuration for all collections)."""
+
+    threshold: float = 0.55
+    window_days: float = 3.0
+    time_slope: float = 0.05
+    date_conflict: float = 0.0
+    point_date_conflict: float = 0.25
+    point_tolerance_days: int = 2
+    coherence_margin: float = 0.35
+    coherence_min_size: int = 2
+    #: Events last reported more than this many days before (or first after) a mention are not compared:
+    #: stories do resurface months later, but the time term has all but ruled them out by then.
+    candidate_days: float = 365.0
+
+
+@dataclass
+class EventState:
+    """What merging needs to know of one event."""
+
+    id: str
+    centroid: FloatArray  # the sum of the vectors of its lead mentions (or of its first mention)
+    size: int  # how many vectors that sum holds
+    leads: int  # how many articles lead with it
+    first_ts: float
+    last_ts: float
+    #: (day ordinal, type) of each mention dated to the day
+    days: list[tuple[int, str]] = field(default_factory=list)
+    types: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def type(self) -> str:
+        return self.types.most_common(1)[0][0] if self.types else ""
+
+
+@dataclass(frozen=True)
+class Newcomer:
+    """A mention about to be merged: its vector, report time, explicit day and type."""
+
+    id: str
+    vector: FloatArray
+    report_ts: float
+    day: date | None  # only when known to the day
+    type: str
+    lead: bool = True  # the first mention of its article
+
+
+class EventPool:
+    """The events a writer compares new mentions with, held in memory as arrays."""
+
+    def __init__(self, dim: int, policy: MergePolicy | None = None) -> None:
+        self.dim = dim
+        self.policy = policy or MergePolicy()
+        self.events: dict[str, EventState] = {}
+        self._ids: list[str] = []
+        self._rows: dict[str, int] = {}
+        self._centroids = np.zeros((0, dim), dtype=np.float32)
+        self._first = np.zeros(0, dtype=np.float64)
+        self._last = np.zeros(0, dtype=np.float64)
+
+    def load(self, states: Iterable[EventState]) -> None:
+        for state in states:
+            self.put(state)
+
+    def put(self, state: EventState) -> None:
+        """Add or replace an event."""
+        self.events[state.id] = state
+        row = self._rows.get(state.id)
+        if row is None:
+            row = len(self._ids)
+            self._ids.append(state.id)
+            self._rows[state.id] = row
+            self._grow(row + 1)
+        norm = float(np.linalg.norm(state.centroid))
+        self._centroids[row] = state.centroid / norm if norm > 0 else state.centroid
+        self._first[row] = state.first_ts
+        self._last[row] = state.last_ts
+
+    def drop(self, event_id: str) -> None:
+        """Forget an event (its row stays, marked so that it is never a candidate)."""
+        self.events.pop(event_id, None)
+        row = self._rows.get(event_id)
+        if row is not None:
+            self._first[row] = math.inf
+            self._last[row] = -math.inf
+
+    def _grow(self, rows: int) -> None:
+        if rows <= len(self._first):
+            return
+        size = max(rows, 2 * len(self._first), 64)
+        centroids = np.zeros((size, self.dim), dtype=np.float32)
+        centroids[: len(self._centroids)] = self._centroids
+        first = np.full(size, math.inf)
+        first[: len(self._first)] = self._first
+        last = np.full(size, -math.inf)
+        last[: len(self._last)] = self._last
+        self._centroids, self._first, self._last = centroids, first, last
+
+    def assign(self, newcomer: Newcomer, exclude: Collection[str] = ()) -> str:
+        """The id of the event ``newcomer`` joins (its own id when it starts one); the pool is updated.
+
+        ``exclude`` names events it may not join: those the same article's other mentions are in, since
+        the extractor has already judged them to be different happenings.
+        """
+        best = self._best(newcomer, exclude)
+        if best is None:
+            state = EventState(
+                id=newcomer.id,
+                centroid=newcomer.vector.astype(np.float32).copy(),
+                size=1,
+                leads=int(newcomer.lead),
+                first_ts=newcomer.report_ts,
+                last_ts=newcomer.report_ts,
+            )
+        else:
+            state = self.events[best]
+            if newcomer.lead:
+                state.centroid = state.centroid + newcomer.vector
+                state.size += 1
+                state.leads += 1
+            state.first_ts = min(state.first_ts, newcomer.report_ts)
+            state.last_ts = max(state.last_ts, newcomer.report_ts)
+        if newcomer.day is not None:
+            state.days.append((newcomer.day.toordinal(), newcomer.type))
+        state.types[newcomer.type] += 1
+        self.put(state)
+        return state.id
+
+    def _best(self, newcomer: Newcomer, exclude: Collection[str]) -> str | None:
+        policy = self.policy
+        span = policy.candidate_days * _DAY
+        t = newcomer.report_ts
+        rows = np.flatnonzero(
+            (self._first[: len(self._ids)] - span <= t) & (self._last[: len(self._ids)] + span >= t)
+        )
+        if not len(rows):
+            return None
+        cosines = self._centroids[rows] @ newcomer.vector
+        # Only the few nearest in meaning can win once the penalties (all subtractive) apply.
+        order = np.argsort(-cosines)[:16]
+        best_id, best_margin = None, 0.0
+        for position in order:
+            event_id = self._ids[int(rows[position])]
+            state = self.events.get(event_id)
+            if state is None or event_id in exclude or (newcomer.lead and not state.leads):
+                continue
+            margin = float(cosines[position]) - self._penalty(newcomer, state) - self._needed(state)
+            if margin >= best_margin:
+                best_id, best_margin = event_id, margin
+        return best_id
+
+    def _penalty(self, newcomer: Newcomer, state: EventState) -> float:
+        policy = self.policy
+        penalty = 0.0
+        t = newcomer.report_ts
+        gap = max(state.first_ts - t, t - state.last_ts, 0.0) / _DAY
+        if gap > policy.window_days:
+            penalty += policy.time_slope * math.log(gap / policy.window_days)
+        if newcomer.day is not None and state.days:
+            day = newcomer.day.toordinal()
+            same_kind = [d for d, kind in state.days if kind == newcomer.type]
+            if (
+                newcomer.type in POINT_TYPES
+                and same_kind
+                and min(abs(day - d) for d in same_kind) > policy.point_tolerance_days
+            ):
+                penalty += policy.point_date_conflict
+            elif min(abs(day - d) for d, _ in state.days) > 1:
+                penalty += policy.date_conflict
+        return penalty
+
+    def _needed(self, state: EventState) -> float:
+        policy = self.policy
+        if state.size < policy.coherence_min_size:
+            return policy.threshold
+        coherence = float(np.linalg.norm(state.centroid)) / state.size
+        return max(policy.threshold, coherence - policy.coherence_margin)
