@@ -546,16 +546,23 @@ class NewsIndex:
             else:
                 to_embed.append(article)
         embedded = self.indexer.embed(to_embed)  # the slow part, outside the transaction
-        # Events depend on the body and on ``published`` (relative dates), so field-only updates are
-        # read again too; this is cheap next to embedding.
-        to_read = [item.article for item in embedded] + [article for _, article, _ in fields_only]
+        # Events depend on the body and on ``published`` (relative dates): a field-only update that
+        # moves the publication time is read again; one that changes tags or metadata keeps its events.
+        redated = [
+            article
+            for _, article, _ in fields_only
+            if existing[article.id].published_ts
+            != (article.published.timestamp() if article.published else None)
+        ]
+        to_read = [item.article for item in embedded] + redated
         found = dict(zip([a.id for a in to_read], self.extractor.extract_with_vectors(to_read), strict=True))
         meaning: dict[str, FloatArray | None] = {
             item.article.id: _unit_mean(item.vectors) for item in embedded
         }
-        if fields_only:
-            stored = store.passage_vectors_of([rid for rid, _, _ in fields_only], self.dim)
-            for rid, article, _ in fields_only:
+        if redated:
+            stored = store.passage_vectors_of([existing[a.id].rid for a in redated], self.dim)
+            for article in redated:
+                rid = existing[article.id].rid
                 meaning[article.id] = _unit_mean(stored[rid][1]) if rid in stored else None
         committed: list[tuple[str, str]] = []
         removed: list[int] = []
@@ -567,7 +574,8 @@ class NewsIndex:
                 touched: list[str] = []
                 for rid, article, record_hash in fields_only:
                     store.update_article(rid, article, record_hash)
-                    touched.extend(store.delete_mentions(rid, self.dim))
+                    if article.id in found:
+                        touched.extend(store.delete_mentions(rid, self.dim))
                     rids[article.id] = rid
                     committed.append((article.id, "updated"))
                 for item in embedded:

@@ -123,6 +123,7 @@ class ExistingArticle:
     rid: int
     content_hash: str
     record_hash: str
+    published_ts: float | None = None
 
 
 @dataclass(frozen=True)
@@ -324,12 +325,12 @@ class Store:
         found: dict[str, ExistingArticle] = {}
         for chunk in _chunks(list(ids)):
             rows = self.execute(
-                "SELECT id, rid, content_hash, record_hash FROM articles "
+                "SELECT id, rid, content_hash, record_hash, published_ts FROM articles "
                 f"WHERE id IN ({','.join('?' * len(chunk))})",
                 chunk,
             ).fetchall()
-            for article_id, rid, content_hash, record_hash in rows:
-                found[article_id] = ExistingArticle(rid, content_hash, record_hash)
+            for article_id, rid, content_hash, record_hash, published_ts in rows:
+                found[article_id] = ExistingArticle(rid, content_hash, record_hash, published_ts)
         return found
 
     @staticmethod

@@ -38,7 +38,7 @@ def test_close_reports_merge_and_distant_ones_do_not() -> None:
     first = pool.assign(_mention("a", _vector(1, 0.1), 100))
     assert pool.assign(_mention("b", _vector(1, 0.2), 101)) == first
     assert pool.assign(_mention("c", _vector(0.1, 1), 101)) == "c"  # another topic
-    assert pool.assign(_mention("d", _vector(1, 0.15), 300)) == "d"  # months later: not a candidate
+    assert pool.assign(_mention("d", _vector(1, 0.15), 600)) == "d"  # over a year later: not a candidate
     assert pool.events[first].size == 2 and pool.events[first].leads == 2
 
 
