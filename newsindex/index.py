@@ -690,11 +690,23 @@ class NewsIndex:
         ``event_types`` match types or sub-types; ``sources`` keep events reported by those sources.
         """
         self._refresh()
-        first = _bound(since, "since", upper=False)
-        last = _bound(until, "until", upper=True)
         if limit is not None and limit < 1:
             raise ConfigurationError(f"limit must be at least 1, got {limit}")
-        ids = self._store.find_events(
+        return self._load_events(self._matching_events(since, until, locations, event_types, sources, limit))
+
+    def _matching_events(
+        self,
+        since: DateLike,
+        until: DateLike,
+        locations: str | Iterable[str] | None,
+        event_types: str | Iterable[str] | None,
+        sources: str | Iterable[str] | None,
+        limit: int | None = None,
+    ) -> list[str]:
+        """Ids of the events the filters of :meth:`events` keep, by date."""
+        first = _bound(since, "since", upper=False)
+        last = _bound(until, "until", upper=True)
+        return self._store.find_events(
             since=first.date().isoformat() if first else None,
             until=(last - timedelta(microseconds=1)).date().isoformat() if last else None,
             places=_place_queries(locations),
@@ -702,7 +714,6 @@ class NewsIndex:
             where=ArticleFilter(sources=_names(sources)),
             limit=limit,
         )
-        return self._load_events(ids)
 
     def search_events(
         self,
@@ -726,17 +737,8 @@ class NewsIndex:
         self._refresh()
         if k < 1:
             raise ConfigurationError(f"k must be at least 1, got {k}")
-        first = _bound(since, "since", upper=False)
-        last = _bound(until, "until", upper=True)
+        ids = self._matching_events(since, until, locations, event_types, sources)
         where = ArticleFilter(sources=_names(sources))
-        ids = self._store.find_events(
-            since=first.date().isoformat() if first else None,
-            until=(last - timedelta(microseconds=1)).date().isoformat() if last else None,
-            places=_place_queries(locations),
-            event_types=_event_types(event_types),
-            where=where,
-            limit=None,
-        )
         if not ids:
             return []
         states = {state.id: state for state in self._store.event_states(self.dim, ids)}

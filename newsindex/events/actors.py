@@ -22,13 +22,9 @@ from dataclasses import dataclass
 from ..models import Actor, ActorRole
 from .gazetteer import load_countries, normalize
 from .places import country_name
-from .text import split_sentences
+from .text import split_sentences, word_set
 
 __all__ = ["ActorMention", "find_actors"]
-
-
-def _wordset(words: str) -> frozenset[str]:
-    return frozenset(words.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +40,7 @@ class ActorMention:
 # --- vocabularies --------------------------------------------------------------------------------
 
 # What a demonym can qualify to name a state's agent: "Russian forces", "the Ukrainian air force".
-_STATE_AGENTS = _wordset(
+_STATE_AGENTS = word_set(
     """
     forces force troops army military navy soldiers officials authorities government president minister
     ministry representatives delegation delegations diplomats police officers side leader leaders agency
@@ -52,14 +48,14 @@ _STATE_AGENTS = _wordset(
     """
 )
 # Attack nouns after a demonym or a possessive make the state the attacker: "Russian strikes".
-_ATTACK_NOUNS = _wordset(
+_ATTACK_NOUNS = word_set(
     """
     attack attacks strike strikes airstrike airstrikes shelling shellings bombardment bombing bombings
     offensive invasion war assault raid raids missile missiles drone drones rocket rockets
     """
 )
 # People a demonym can qualify: "Ukrainian citizens", "Cuban migrants".
-_PEOPLE = _wordset(
+_PEOPLE = word_set(
     """
     citizens nationals people civilians residents refugees migrants immigrants workers students
     journalists activists protesters demonstrators fishermen farmers

@@ -20,15 +20,12 @@ from typing import TYPE_CHECKING
 
 from ..models import Location
 from .gazetteer import Gazetteer, Place, load_countries, load_gazetteer, normalize
+from .text import word_set
 
 if TYPE_CHECKING:
     from .actors import ActorMention
 
 __all__ = ["PlaceMention", "country_code", "country_name", "find_places", "main_country"]
-
-
-def _wordset(words: str) -> frozenset[str]:
-    return frozenset(words.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +140,7 @@ _JOIN = re.compile(r"[ \t]|[-‐‑]|\.[ \t]?")
 _MAX_WORDS = 6
 
 # Lower-case words that occur inside place names ("Deir ez-Zor", "Cienega de Flores").
-_CONNECTORS = _wordset(
+_CONNECTORS = word_set(
     """
     de del la las los el al ad ar as az an ash en ez es da das do dos di du des le les of and y e upon
     on am im sur sous the van der den von zu bin ibn n
@@ -153,14 +150,14 @@ _CONNECTORS = _wordset(
 # "of" a name to a place ("Diagonal Avenue of Barcelona").
 _NAME_CONNECTORS = _CONNECTORS - {"and", "y", "e", "the", "of"}
 # Days and months follow "on" and "in" far more often than a second part of a place name does.
-_CALENDAR_WORDS = _wordset(
+_CALENDAR_WORDS = word_set(
     """
     monday tuesday wednesday thursday friday saturday sunday january february march april may june july
     august september october november december
     """
 )
 # Capitalised words that are not places even where a gazetteer has a village of that name.
-_NOT_PLACES = _wordset(
+_NOT_PLACES = word_set(
     """
     a an the this that these those there here it its he she his her they them their we our us you your i
     my me who what when where which while why how if but and or nor so yet for of on in at by to from
@@ -180,14 +177,14 @@ _NOT_PLACES = _wordset(
     """
 )
 # Words in a run of capitals that make it a title, a person or an organisation rather than a place.
-_TITLES = _wordset(
+_TITLES = word_set(
     """
     president prime minister mayor governor general gen colonel col captain capt commander chief king
     queen prince sheikh emir pope senator sen secretary spokesman spokeswoman mr mrs ms dr sir lord lady
     lt sgt ambassador envoy deputy vice chairman director imam
     """
 )
-_ORGANISATION_WORDS = _wordset(
+_ORGANISATION_WORDS = word_set(
     """
     force forces army party front movement union council committee organization organisation association
     federation agency ministry department court university school college hospital company corporation
@@ -198,22 +195,22 @@ _ORGANISATION_WORDS = _wordset(
     """
 )
 # Words after a name that say it is a town, or a region.
-_TOWN_WORDS = _wordset(
+_TOWN_WORDS = word_set(
     """
     city town village township municipality suburb neighborhood neighbourhood settlement commune hamlet
     locality ward area camp sector quarter outskirts countryside barangay
     """
 )
-_REGION_WORDS = _wordset(
+_REGION_WORDS = word_set(
     """
     region regions oblast province provinces governorate state department prefecture
     """
 )
 # Words for lower divisions: after a name they say a place is meant, without saying which kind.
-_DIVISION_WORDS = _wordset("district county upazila tehsil subdistrict payam lga commune")
-_PLACE_NOUNS = _TOWN_WORDS | _REGION_WORDS | _DIVISION_WORDS | _wordset("districts areas villages towns")
+_DIVISION_WORDS = word_set("district county upazila tehsil subdistrict payam lga commune")
+_PLACE_NOUNS = _TOWN_WORDS | _REGION_WORDS | _DIVISION_WORDS | word_set("districts areas villages towns")
 # Words before a name that say a place follows; "of" only after a word for a place ("city of").
-_LOCATIVE = _wordset(
+_LOCATIVE = word_set(
     """
     in at near outside from to into towards toward across around throughout within via between inside
     """
@@ -221,19 +218,19 @@ _LOCATIVE = _wordset(
 _PLACE_OF = (
     _TOWN_WORDS
     | _REGION_WORDS
-    | _wordset(
+    | word_set(
         """
     outskirts north south east west capital centre center part parts areas vicinity mayor governor
     """
     )
 )
-_SPEECH = _wordset(
+_SPEECH = word_set(
     """
     said says told added wrote stated reported announced claimed confirmed
     """
 )
 # Nouns after a name that make it a qualifier of people ("Fano militias"), not the place of the event.
-_GROUP_NOUNS = _wordset(
+_GROUP_NOUNS = word_set(
     """
     militia militias militants militant fighters fighter rebels rebel forces troops members supporters
     gunmen insurgents group groups army clan clans tribe tribesmen
@@ -543,7 +540,7 @@ def _word_after(text: str, words: list[_Word], span: _Span) -> str:
     return ""
 
 
-_COMPASS = _wordset(
+_COMPASS = word_set(
     """
     north south east west central upper lower northeast northwest southeast southwest
     """

@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Sentence", "split_clauses", "split_sentences"]
+__all__ = ["Sentence", "split_clauses", "split_sentences", "word_set"]
+
+
+def word_set(words: str) -> frozenset[str]:
+    """A vocabulary written as white-space separated words (the stages' cue lists)."""
+    return frozenset(words.split())
+
 
 # A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before white space and a
 # capital, digit or opening quote; or at a blank line.
