@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -57,6 +58,11 @@ LOCK_FILE = "writer.lock"
 #: Articles per committed batch: big enough for well-filled encoding batches, small enough that
 #: progress shows and a crash loses little work.
 BATCH_ARTICLES = 64
+
+#: The vector file is rewritten after an ``add`` once this many vectors changed since it was last
+#: written, or this many seconds passed; and always on ``close``.
+SAVE_AFTER_VECTORS = 4096
+SAVE_AFTER_SECONDS = 60.0
 
 #: Called after each committed batch with (articles processed so far, committed ids and what
 #: happened to each: "added" or "updated").
@@ -371,6 +377,8 @@ class NewsIndex:
         manifest = read_manifest(self.path / MANIFEST_FILE) if file.is_file() else None
         self._tombstone_seq = int((manifest or {}).get("vectors", {}).get("tombstone_seq", 0))
         self._dirty = False
+        self._unsaved = 0
+        self._saved_at = monotonic()
         self._catch_up(vectors)
         return vectors
 
@@ -412,12 +420,24 @@ class NewsIndex:
             },
         )
 
-    def _save(self) -> None:
-        """Write the vector file, then the manifest that says how far it reaches."""
+    def _save(self, *, force: bool = True) -> None:
+        """Write the vector file, then the manifest that says how far it reaches.
+
+        Unless ``force``d, the file is written only once enough vectors changed or enough time
+        passed (``SAVE_AFTER_VECTORS``, ``SAVE_AFTER_SECONDS``): rewriting the whole file after every
+        small ``add`` would make each add cost as much as the index is large. The store holds every
+        committed vector, so a file that lags is caught up on the next open, after a crash too.
+        """
         if self.read_only or not self._dirty:
+            return
+        if not force and (
+            self._unsaved < SAVE_AFTER_VECTORS and monotonic() - self._saved_at < SAVE_AFTER_SECONDS
+        ):
             return
         self._vectors.save(self.path / VECTORS_FILE)
         self._dirty = False
+        self._unsaved = 0
+        self._saved_at = monotonic()
         self._write_manifest()
 
     def close(self) -> None:
@@ -497,7 +517,7 @@ class NewsIndex:
             if batch:
                 self._flush(list(batch.values()), report, seen, progress)
         finally:
-            self._save()
+            self._save(force=False)
         return report
 
     def _outcomes(self, items: Any, format: str) -> Iterator[Article | Failure | ReadSkip]:
@@ -610,6 +630,7 @@ class NewsIndex:
         if added_ids:
             self._vectors.add(added_ids, np.concatenate(added_vectors))
         self._dirty = self._dirty or bool(removed or added_ids)
+        self._unsaved += len(removed) + len(added_ids)
         for _, what in committed:
             if what == "added":
                 report.added += 1
