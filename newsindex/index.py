@@ -44,7 +44,7 @@ from .manifest import FORMAT_VERSION, read_manifest, write_manifest
 from .models import AddReport, Article, Event, EventHit, EventMention, Failure, IndexStats, SearchHit
 from .search import RRF_K, Searcher, fts_query, query_terms
 from .store import ArticleFilter, PlaceQuery, Store
-from .vectors import FaissRetriever
+from .vectors import FaissRetriever, unit, unit_mean
 
 __all__ = ["AddProgress", "NewsIndex"]
 
@@ -92,13 +92,6 @@ def _bound(value: DateLike, name: str, *, upper: bool) -> datetime | None:
         day = datetime.combine(value, time(0, 0), tzinfo=UTC)
         return day + timedelta(days=1) if upper else day
     raise ConfigurationError(f"{name} must be a date, a datetime or a string, not {type(value).__name__}")
-
-
-def _unit_mean(vectors: FloatArray) -> FloatArray:
-    """The normalised mean of some rows: an article as a whole, from its passage vectors."""
-    mean: FloatArray = np.asarray(vectors, dtype=np.float32).mean(axis=0)
-    norm = float(np.linalg.norm(mean))
-    return mean / np.float32(norm) if norm > 0 else mean
 
 
 def _report_order(article: Article) -> tuple[bool, float, str]:
@@ -297,7 +290,7 @@ class NewsIndex:
             "upgrading %s from format %d to %d (backup in %s)", self.path, version, FORMAT_VERSION, backup
         )
         store = self._store
-        store.upgrade_schema()
+        store.create_schema({})  # adds the tables format 1 lacked
         rids = store.all_rids()
         pool = self._event_pool()
         for pos in range(0, len(rids), BATCH_ARTICLES):
@@ -310,7 +303,7 @@ class NewsIndex:
                     touched = [e for rid in chunk for e in store.delete_mentions(rid, self.dim)]
                     self._reload_events(pool, touched)
                     for rid, mentions in zip(chunk, found, strict=True):
-                        vector = _unit_mean(stored[rid][1]) if rid in stored else None
+                        vector = unit_mean(stored[rid][1]) if rid in stored else None
                         self._record_events(pool, rid, articles[rid], mentions, vector)
             except BaseException:
                 self._pool = None
@@ -577,13 +570,13 @@ class NewsIndex:
         to_read = [item.article for item in embedded] + redated
         found = dict(zip([a.id for a in to_read], self.extractor.extract_with_vectors(to_read), strict=True))
         meaning: dict[str, FloatArray | None] = {
-            item.article.id: _unit_mean(item.vectors) for item in embedded
+            item.article.id: unit_mean(item.vectors) for item in embedded
         }
         if redated:
             stored = store.passage_vectors_of([existing[a.id].rid for a in redated], self.dim)
             for article in redated:
                 rid = existing[article.id].rid
-                meaning[article.id] = _unit_mean(stored[rid][1]) if rid in stored else None
+                meaning[article.id] = unit_mean(stored[rid][1]) if rid in stored else None
         committed: list[tuple[str, str]] = []
         removed: list[int] = []
         added_ids: list[int] = []
@@ -764,7 +757,7 @@ class NewsIndex:
             return []
         states = {state.id: state for state in self._store.event_states(self.dim, ids)}
         ids = [event_id for event_id in ids if event_id in states]
-        centroids = np.stack([_unit_mean(states[e].centroid[None, :]) for e in ids])
+        centroids = np.stack([unit(states[e].centroid) for e in ids])
         dense = centroids @ self.indexer.embed_query(query).reshape(-1)
         fused: dict[str, float] = {}
         for rank, row in enumerate(np.argsort(-dense, kind="stable"), start=1):

@@ -19,7 +19,7 @@ from .errors import ConfigurationError
 from .indexer import EmbeddingIndexer
 from .models import Article, SearchHit
 from .store import ArticleFilter, Store
-from .vectors import FaissRetriever
+from .vectors import FaissRetriever, unit, unit_mean
 
 __all__ = ["MODES", "RRF_K", "Highlighter", "Searcher", "fts_query", "query_terms"]
 
@@ -172,7 +172,7 @@ class Searcher:
         article = self.store.articles([rid])[rid]
         if own is None:
             return []
-        query = _unit(own[1].mean(axis=0))
+        query = unit_mean(own[1])
         depth = max(2 * k, 50)
         candidates: set[int] = set()
         if mode != "lexical":
@@ -191,9 +191,9 @@ class Searcher:
         order = [r for r in order if r in vectors]
         if not order:
             return []
-        centroids = np.stack([_unit(vectors[r][1].mean(axis=0)) for r in order])
+        centroids = np.stack([unit_mean(vectors[r][1]) for r in order])
         dense = centroids @ query
-        expanded = _unit(query + centroids[int(np.argmax(dense))])
+        expanded = unit(query + centroids[int(np.argmax(dense))])
         dense = centroids @ expanded
         bm25 = np.array([lexical.get(r, 0.0) for r in order], dtype=np.float64)
         if mode == "dense":
@@ -273,11 +273,6 @@ class Searcher:
                 )
             )
         return hits
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = float(np.linalg.norm(vector))
-    return (vector / norm if norm > 0 else vector).astype(np.float32)
 
 
 def _zscores(values: np.ndarray) -> np.ndarray:

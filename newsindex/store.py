@@ -278,20 +278,16 @@ class Store:
         return int(self.execute("PRAGMA data_version").fetchone()[0])
 
     def create_schema(self, meta: dict[str, str]) -> None:
-        """Tables and settings in one transaction: a crash leaves either a whole store or none."""
+        """Tables and settings in one transaction: a crash leaves either a whole store or none.
+
+        Every statement is idempotent, so on an older store this adds only the tables it lacks.
+        """
         with self.transaction():
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self.execute(statement)
             for key, value in meta.items():
                 self.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
-
-    def upgrade_schema(self) -> None:
-        """Add the tables a newer format has (every statement of the schema is idempotent)."""
-        with self.transaction():
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    self.execute(statement)
 
     def set_meta(self, key: str, value: str) -> None:
         self.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))

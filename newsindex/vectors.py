@@ -16,10 +16,23 @@ import numpy.typing as npt
 
 from .errors import ConfigurationError, CorruptIndexError, DependencyError
 
-__all__ = ["FaissRetriever", "exact_search"]
+__all__ = ["FaissRetriever", "exact_search", "unit", "unit_mean"]
 
 IdArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
+
+
+def unit(vector: npt.ArrayLike) -> FloatArray:
+    """``vector`` scaled to length 1 (a zero vector stays as it is), as float32."""
+    array = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(array))
+    return array / np.float32(norm) if norm > 0 else array
+
+
+def unit_mean(rows: npt.ArrayLike) -> FloatArray:
+    """The normalised mean of some rows: an article as a whole from its passage vectors, an event
+    mention from its clauses."""
+    return unit(np.asarray(rows, dtype=np.float32).mean(axis=0))
 
 
 def _faiss() -> Any:

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..models import Actor, Article, DatePrecision, EventMention, Evidence, Location, Quantity
+from ..vectors import unit_mean
 from .text import Sentence, split_clauses, split_sentences
 
 if TYPE_CHECKING:
@@ -269,10 +270,7 @@ def _build_mentions(article: Article, clauses: list[_Facts]) -> list[tuple[Event
 
 def _meaning(draft: _Draft) -> FloatArray:
     """The normalised mean of the embeddings of a mention's typed clauses."""
-    rows = np.stack([f.vector for f in draft.clauses if f.guess is not None])
-    mean: FloatArray = rows.mean(axis=0).astype(np.float32)
-    norm = float(np.linalg.norm(mean))
-    return mean / np.float32(norm) if norm > 0 else mean
+    return unit_mean([f.vector for f in draft.clauses if f.guess is not None])
 
 
 def _finish(article: Article, draft: _Draft) -> EventMention:
