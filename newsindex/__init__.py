@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 
 from ._version import __version__
+from .check import CheckReport, Finding, check_index
 from .embedding import DEFAULT_MODEL, Embedder, SentenceTransformerEmbedder
 from .errors import (
     ArticleNotFoundError,
@@ -63,6 +64,7 @@ __all__ = [
     "ArticleNotFoundError",
     "ArticleVectors",
     "Casualties",
+    "CheckReport",
     "ConfigurationError",
     "CorruptIndexError",
     "DependencyError",
@@ -77,6 +79,7 @@ __all__ = [
     "Evidence",
     "Failure",
     "FaissRetriever",
+    "Finding",
     "IndexLockedError",
     "IndexStats",
     "IngestError",
@@ -94,6 +97,7 @@ __all__ = [
     "Taxonomy",
     "ValidationError",
     "__version__",
+    "check_index",
     "default_taxonomy",
     "extract_events",
     "load_articles",

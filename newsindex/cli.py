@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="print 'added ID' / 'updated ID' as each batch commits"
     )
     ingest.add_argument("--json", action="store_true", help="print the AddReport as JSON")
+    ingest.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another writer to finish (default: fail at once, naming it)",
+    )
 
     search = commands.add_parser("search", help="search an index")
     search.add_argument("query")
@@ -83,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--index", required=True, metavar="DIR")
     info.add_argument("--json", action="store_true", help="print IndexStats as JSON")
 
+    check = commands.add_parser("check", help="find damaged files in an index; --repair rebuilds them")
+    check.add_argument("--index", required=True, metavar="DIR")
+    check.add_argument("--repair", action="store_true", help="rebuild what is damaged from the store")
+    check.add_argument("--wait", type=float, default=0.0, metavar="SECONDS", help="wait for a writer")
+    check.add_argument("--json", action="store_true", help="print the CheckReport as JSON")
+
     demo = commands.add_parser("demo", help="ingest seeds/ and show a few searches")
     demo.add_argument(
         "--index", metavar="DIR", help="where to build the demo index (default: a temporary one)"
@@ -105,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "events": _events,
             "extract": _extract,
             "info": _info,
+            "check": _check,
             "demo": _demo,
         }[args.command]
         return handler(args)
@@ -122,6 +136,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters escaped: a file name may hold a newline, and each failure
+    must stay one line on stderr."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 def _print_json(data: Any) -> None:
@@ -166,12 +186,13 @@ def _ingest(args: argparse.Namespace) -> int:
 
     progress = _Progress(args.verbose)
     try:
-        with NewsIndex.open(args.index, model=args.model) as ix:
+        with NewsIndex.open(args.index, model=args.model, lock_timeout=args.wait) as ix:
             report = ix.add(args.paths, format=args.format, progress=progress)
     finally:
         progress.close()
     for failure in report.failed:
-        print(f"newsindex ingest: failed: {failure.where}: {failure.reason}", file=sys.stderr)
+        where, reason = _one_line(failure.where), _one_line(failure.reason)
+        print(f"newsindex ingest: failed: {where}: {reason}", file=sys.stderr)
     if args.json:
         _print_json(report.model_dump(mode="json"))
     else:
@@ -283,7 +304,8 @@ def _extract(args: argparse.Namespace) -> int:
             articles.append(outcome)
         elif isinstance(outcome, Failure):
             failures += 1
-            print(f"newsindex extract: failed: {outcome.where}: {outcome.reason}", file=sys.stderr)
+            where, reason = _one_line(outcome.where), _one_line(outcome.reason)
+            print(f"newsindex extract: failed: {where}: {reason}", file=sys.stderr)
     for article, mentions in zip(articles, extractor.extract_many(articles), strict=True):
         found.extend(mentions)
         if not args.json:
@@ -320,6 +342,25 @@ def _info(args: argparse.Namespace) -> int:
         for name, value in stats.model_dump(mode="json").items():
             print(f"{name:>18}: {value}")
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Exit 0 when the index is sound (or was repaired), 1 when damage remains."""
+    from .check import check_index
+
+    report = check_index(_existing_index(args.index), repair=args.repair, lock_timeout=args.wait)
+    if args.json:
+        _print_json(report.model_dump(mode="json"))
+    else:
+        print(f"checked {report.path}: {', '.join(report.checked)}")
+        for finding in report.findings:
+            state = "repaired" if finding.repaired else ("NOT repaired" if args.repair else "found")
+            print(f"{state}: {finding.file}: {finding.problem} (repair: {finding.repair})")
+        if report.ok:
+            print(f"ok: {report.articles} articles, {report.passages} passages")
+        elif not args.repair:
+            print(f"run `newsindex check --index {args.index} --repair` to rebuild what can be rebuilt")
+    return 0 if report.ok else 1
 
 
 DEMO_QUERIES: list[tuple[str, dict[str, Any]]] = [

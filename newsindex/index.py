@@ -9,14 +9,16 @@ that reopens consistent.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from time import monotonic
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, ParamSpec, Self, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +34,7 @@ from .errors import (
     NewsIndexError,
     ReadOnlyError,
 )
-from .events.merge import EventPool, MergePolicy, Newcomer
+from .events.merge import EventPool, MergePolicy, Newcomer, lead_terms
 from .events.pipeline import EventExtractor
 from .events.reconcile import build_event
 from .events.taxonomy import default_taxonomy
@@ -40,36 +42,81 @@ from .indexer import EmbeddingIndexer
 from .ingest import ReadSkip, iter_load, make_article
 from .ingest.base import failure_from
 from .lock import WriterLock
-from .manifest import FORMAT_VERSION, read_manifest, write_manifest
-from .models import AddReport, Article, Event, EventHit, EventMention, Failure, IndexStats, SearchHit
+from .manifest import (
+    FORMAT_VERSION,
+    LOCK_FILE,
+    MANIFEST_FILE,
+    STORE_FILE,
+    VECTORS_FILE,
+    manifest_content,
+    read_manifest,
+    write_manifest,
+)
+from .models import (
+    AddReport,
+    Article,
+    Event,
+    EventHit,
+    EventMention,
+    Failure,
+    IndexStats,
+    SearchHit,
+    body_limit,
+)
 from .search import RRF_K, Searcher, fts_query, query_terms
-from .store import ArticleFilter, PlaceQuery, Store
-from .vectors import FaissRetriever, unit, unit_mean
+from .store import ArticleFilter, PlaceQuery, Store, storage_error
+from .vectorfile import VectorFileState, read_vector_file, write_vector_file
+from .vectors import FaissRetriever, build_approximate, unit, unit_mean, vectors_due_rebuild
 
 __all__ = ["AddProgress", "NewsIndex"]
 
 log = logging.getLogger(__name__)
 
-STORE_FILE = "store.sqlite"
-VECTORS_FILE = "vectors.faiss"
-MANIFEST_FILE = "manifest.json"
-LOCK_FILE = "writer.lock"
 
 #: Articles per committed batch: big enough for well-filled encoding batches, small enough that
 #: progress shows and a crash loses little work.
 BATCH_ARTICLES = 64
 
-#: The vector file is rewritten after an ``add`` once this many vectors changed since it was last
-#: written, or this many seconds passed; and always on ``close``.
+#: The vector file is rewritten once the vectors changed since it was last written reach this many,
+#: or this fraction of the index if that is more (checked after each committed batch), and always
+#: on ``close``. The fraction keeps the cost of rewriting proportional to the work done; the store
+#: holds every vector, so what the file lacks costs only a catch-up on the next open.
 SAVE_AFTER_VECTORS = 4096
-SAVE_AFTER_SECONDS = 60.0
+SAVE_AFTER_FRACTION = 0.05
+
 
 #: Called after each committed batch with (articles processed so far, committed ids and what
 #: happened to each: "added" or "updated").
 AddProgress = Callable[[int, list[tuple[str, str]]], None]
 
 DateLike = date | datetime | str | None
+P = ParamSpec("P")
+R = TypeVar("R")
 FloatArray = npt.NDArray[np.float32]
+
+
+def _mapped_sqlite_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """Map sqlite3 errors raised while rows are read (after ``Store.execute`` returned) to ours."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            index = args[0]
+            assert isinstance(index, NewsIndex)
+            raise storage_error(index.path / STORE_FILE, exc) from exc
+
+    return wrapper
+
+
+def _recorded_recall(manifest: Path) -> float | None:
+    """The recall@10 measured when the approximate index was built, as the manifest records it."""
+    try:
+        recall = (read_manifest(manifest) or {}).get("vector_search", {}).get("recall_at_10")
+    except (CorruptIndexError, AttributeError):
+        return None
+    return float(recall) if isinstance(recall, int | float) else None
 
 
 def _bound(value: DateLike, name: str, *, upper: bool) -> datetime | None:
@@ -85,12 +132,15 @@ def _bound(value: DateLike, name: str, *, upper: bool) -> datetime | None:
             raise ConfigurationError(
                 f"{name}={text!r} is not a date (YYYY-MM-DD) or an ISO datetime"
             ) from exc
-    if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return moment + timedelta(microseconds=1) if upper else moment
-    if isinstance(value, date):
-        day = datetime.combine(value, time(0, 0), tzinfo=UTC)
-        return day + timedelta(days=1) if upper else day
+    try:
+        if isinstance(value, datetime):
+            moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+            return moment + timedelta(microseconds=1) if upper else moment
+        if isinstance(value, date):
+            day = datetime.combine(value, time(0, 0), tzinfo=UTC)
+            return day + timedelta(days=1) if upper else day
+    except OverflowError:
+        return None  # an upper bound at the end of the calendar bounds nothing
     raise ConfigurationError(f"{name} must be a date, a datetime or a string, not {type(value).__name__}")
 
 
@@ -168,6 +218,7 @@ class NewsIndex:
         self._init(Path(path), model, read_only, lock_timeout, batch_size, max_body_chars)
         return self
 
+    @_mapped_sqlite_errors
     def _init(
         self,
         path: Path,
@@ -179,6 +230,7 @@ class NewsIndex:
     ) -> None:
         self.path = path
         self.read_only = read_only
+        body_limit(max_body_chars)  # a bad limit is a usage error now, not a failure of every record
         self.max_body_chars = max_body_chars
         self._closed = True
         self._lock: WriterLock | None = None
@@ -195,6 +247,8 @@ class NewsIndex:
                 )
             path.mkdir(parents=True, exist_ok=True)
             self._lock = WriterLock(path / LOCK_FILE, timeout=lock_timeout)
+            for leftover in path.glob("*.tmp"):  # from a save a crash interrupted; we hold the lock
+                leftover.unlink(missing_ok=True)
         try:
             self._store = Store(store_path, read_only=read_only)
             self._open_store(model, batch_size)
@@ -272,11 +326,7 @@ class NewsIndex:
             self._write_manifest()
 
     def _upgrade(self, version: int) -> None:
-        """Bring an index of an older format up to this one, in place, after a backup of the store.
-
-        Format 1 lacked events: the tables are added and every stored article's events extracted, in
-        committed batches. A crash part-way leaves format 1 recorded, so the next open simply redoes it.
-        """
+        """Bring an index of an older format up to this one, in place, after a backup of the store."""
         if self.read_only:
             raise CorruptIndexError(
                 str(self.path),
@@ -290,9 +340,27 @@ class NewsIndex:
             "upgrading %s from format %d to %d (backup in %s)", self.path, version, FORMAT_VERSION, backup
         )
         store = self._store
+        keep_terms = self.merge_policy.event_terms
+        if version < 2:
+            self._extract_stored_events()
+        # Format 3: events keep the words of their lead reports. Added and filled in one transaction,
+        # so a crash leaves format 2 as it was.
+        with store.transaction():
+            store.add_event_terms_column()
+            if version == 2:
+                for event_id in store.all_event_ids():
+                    store.rebuild_event(event_id, self.dim, keep_terms=keep_terms)
+            store.set_meta("format_version", str(FORMAT_VERSION))
+        self._pool = None
+
+    def _extract_stored_events(self) -> None:
+        """Format 1 → 2: the event tables are added and every stored article's events extracted, in
+        committed batches. A crash part-way leaves format 1 recorded, so the next open redoes it."""
+        store = self._store
         store.create_schema({})  # adds the tables format 1 lacked
         rids = store.all_rids()
         pool = self._event_pool()
+        keep_terms = self.merge_policy.event_terms
         for pos in range(0, len(rids), BATCH_ARTICLES):
             chunk = rids[pos : pos + BATCH_ARTICLES]
             articles = store.articles(chunk)
@@ -300,7 +368,9 @@ class NewsIndex:
             stored = store.passage_vectors_of(chunk, self.dim)
             try:
                 with store.transaction():
-                    touched = [e for rid in chunk for e in store.delete_mentions(rid, self.dim)]
+                    touched = []
+                    for rid in chunk:
+                        touched += store.delete_mentions(rid, self.dim, keep_terms=keep_terms)
                     self._reload_events(pool, touched)
                     for rid, mentions in zip(chunk, found, strict=True):
                         vector = unit_mean(stored[rid][1]) if rid in stored else None
@@ -308,8 +378,6 @@ class NewsIndex:
             except BaseException:
                 self._pool = None
                 raise
-        with store.transaction():
-            store.set_meta("format_version", str(FORMAT_VERSION))
 
     # -- events: merging ----------------------------------------------------------------------------
 
@@ -348,6 +416,7 @@ class NewsIndex:
         """
         report_ts = (article.published or datetime.now(UTC)).timestamp()
         joined: set[str] = set()
+        terms = lead_terms(article.title, article.body) if mentions else None
         for seq, (mention, clause_vector) in enumerate(mentions):
             vector = article_vector if seq == 0 and article_vector is not None else clause_vector
             newcomer = Newcomer(
@@ -357,6 +426,7 @@ class NewsIndex:
                 day=mention.date if mention.date_precision == "day" else None,
                 type=mention.type,
                 lead=seq == 0,
+                terms=terms if seq == 0 else None,
             )
             event_id = pool.assign(newcomer, exclude=joined)
             joined.add(event_id)
@@ -364,15 +434,32 @@ class NewsIndex:
             self._store.save_event(pool.events[event_id])
 
     def _load_vectors(self) -> FaissRetriever:
-        """The vector index from its file, caught up with the store (or rebuilt when missing)."""
+        """The vector index from its file (verified), caught up with the store; rebuilt when missing."""
         file = self.path / VECTORS_FILE
-        vectors = FaissRetriever.load(file, self.dim) if file.is_file() else FaissRetriever(self.dim)
-        manifest = read_manifest(self.path / MANIFEST_FILE) if file.is_file() else None
-        self._tombstone_seq = int((manifest or {}).get("vectors", {}).get("tombstone_seq", 0))
+        self._file_state: VectorFileState | None = None
+        if file.is_file():
+            vectors, self._file_state = read_vector_file(
+                file, self.dim, lambda: read_manifest(self.path / MANIFEST_FILE)
+            )
+        else:
+            vectors = FaissRetriever(self.dim)
+        self._tombstone_seq = self._file_state.tombstone_seq if self._file_state else 0
         self._dirty = False
         self._unsaved = 0
-        self._saved_at = monotonic()
-        self._catch_up(vectors)
+        self._recall = _recorded_recall(self.path / MANIFEST_FILE) if vectors.kind != "flat" else 1.0
+        with self._store.snapshot():
+            if vectors.kind != "flat":
+                # A graph keeps removed vectors (masked): which ones is what the store no longer has.
+                vectors.mask(np.setdiff1d(vectors.stored_ids(), self._store.passage_ids()))
+                self._tombstone_seq = self._store.last_tombstone()
+            self._catch_up(vectors)
+            passages = self._store.count("passages")
+        if len(vectors) != passages:
+            raise CorruptIndexError(
+                str(file),
+                f"holds {len(vectors)} vectors where the store has {passages} passages: run "
+                f"`newsindex check --index {self.path} --repair` to rebuild it from the store",
+            )
         return vectors
 
     def _catch_up(self, vectors: FaissRetriever) -> None:
@@ -394,45 +481,69 @@ class NewsIndex:
             self._data_version = version
             self._catch_up(self._vectors)
 
-    def _write_manifest(self) -> None:
+    def _write_manifest(self, vector_file: VectorFileState | None = None) -> None:
+        """Rewrite the manifest from the store; ``vector_file`` is a vector file about to be put in place."""
+        states = [s for s in (vector_file, self._file_state) if s is not None]
         write_manifest(
             self.path / MANIFEST_FILE,
-            {
-                "format_version": FORMAT_VERSION,
-                "newsindex_version": __version__,
-                "model": self.model_name,
-                "dim": self.dim,
-                "metric": "cosine",
-                "vector_index": self._vectors.kind,
-                "files": {"store": STORE_FILE, "vectors": VECTORS_FILE, "lock": LOCK_FILE},
-                "counts": {
+            manifest_content(
+                model=self.model_name,
+                dim=self.dim,
+                vector_index=self._vectors.kind,
+                counts={
                     "articles": self._store.count("articles"),
                     "passages": self._store.count("passages"),
                 },
-                "vectors": {"tombstone_seq": self._tombstone_seq},
-            },
+                vector_states=states,
+                vector_search=self._vector_search(),
+            ),
         )
 
-    def _save(self, *, force: bool = True) -> None:
-        """Write the vector file, then the manifest that says how far it reaches.
+    def _vector_search(self) -> dict[str, Any]:
+        """How the vector index searches, for the manifest (and ``stats``)."""
+        return {"ef_search": self._vectors.ef_search, "recall_at_10": self._recall}
 
-        Unless ``force``d, the file is written only once enough vectors changed or enough time
-        passed (``SAVE_AFTER_VECTORS``, ``SAVE_AFTER_SECONDS``): rewriting the whole file after every
+    def _save(self, *, force: bool = True) -> None:
+        """Write the vector file, recorded in the manifest (see :mod:`newsindex.vectorfile`).
+
+        Unless ``force``d, the file is written only once enough vectors changed
+        (``SAVE_AFTER_VECTORS``, ``SAVE_AFTER_FRACTION``): rewriting the whole file after every
         small ``add`` would make each add cost as much as the index is large. The store holds every
         committed vector, so a file that lags is caught up on the next open, after a crash too.
         """
         if self.read_only or not self._dirty:
             return
-        if not force and (
-            self._unsaved < SAVE_AFTER_VECTORS and monotonic() - self._saved_at < SAVE_AFTER_SECONDS
-        ):
+        if not force and self._unsaved < max(SAVE_AFTER_VECTORS, SAVE_AFTER_FRACTION * len(self._vectors)):
             return
-        self._vectors.save(self.path / VECTORS_FILE)
+        self._fit_vector_index()
+        self._file_state = write_vector_file(
+            self._vectors, self.path / VECTORS_FILE, self._tombstone_seq, self._write_manifest
+        )
         self._dirty = False
         self._unsaved = 0
-        self._saved_at = monotonic()
-        self._write_manifest()
 
+    def _fit_vector_index(self) -> None:
+        """Switch to an approximate index once the exact one grows large, and rebuild an approximate
+        one that carries too many removed vectors. Readers are never blocked: each process searches
+        its own copy, and picks up the new file when it next opens the index."""
+        vectors = self._vectors
+        if not vectors_due_rebuild(vectors):
+            return
+        started = monotonic()
+        ids, matrix = self._store.vectors_after(0, self.dim)
+        self._vectors, self._recall = build_approximate(ids, matrix)
+        self._searcher.vectors = self._vectors
+        self._tombstone_seq = self._store.last_tombstone()
+        log.info(
+            "%s: built an HNSW index of %d vectors in %.0f s (ef_search %s, recall@10 %.3f)",
+            self.path,
+            len(ids),
+            monotonic() - started,
+            self._vectors.ef_search,
+            self._recall,
+        )
+
+    @_mapped_sqlite_errors
     def close(self) -> None:
         """Save what is pending and release the writer lock. Closing twice is harmless."""
         if self._closed:
@@ -468,6 +579,7 @@ class NewsIndex:
 
     # -- adding -----------------------------------------------------------------------------------
 
+    @_mapped_sqlite_errors
     def add(
         self,
         items: Any,
@@ -542,6 +654,7 @@ class NewsIndex:
     def _flush(self, batch: list[Article], report: AddReport, seen: int, progress: AddProgress | None) -> int:
         """Embed and commit one batch; returns how many articles it held."""
         store = self._store
+        keep_terms = self.merge_policy.event_terms
         existing = store.existing([a.id for a in batch])
         fields_only: list[tuple[int, Article, str]] = []
         to_embed: list[Article] = []
@@ -588,7 +701,7 @@ class NewsIndex:
                 for rid, article, record_hash in fields_only:
                     store.update_article(rid, article, record_hash)
                     if article.id in found:
-                        touched.extend(store.delete_mentions(rid, self.dim))
+                        touched.extend(store.delete_mentions(rid, self.dim, keep_terms=keep_terms))
                     rids[article.id] = rid
                     committed.append((article.id, "updated"))
                 for item in embedded:
@@ -596,7 +709,7 @@ class NewsIndex:
                     known = existing.get(article.id)
                     if known is not None:
                         removed.extend(store.delete_passages(known.rid))
-                        touched.extend(store.delete_mentions(known.rid, self.dim))
+                        touched.extend(store.delete_mentions(known.rid, self.dim, keep_terms=keep_terms))
                         store.update_article(known.rid, article, hashes[article.id])
                         rid = known.rid
                         committed.append((article.id, "updated"))
@@ -631,10 +744,12 @@ class NewsIndex:
                 report.updated += 1
         if progress is not None:
             progress(seen + len(batch), committed)
+        self._save(force=False)
         return len(batch)
 
     # -- reading ----------------------------------------------------------------------------------
 
+    @_mapped_sqlite_errors
     def search(
         self,
         query: str,
@@ -687,6 +802,7 @@ class NewsIndex:
             self._extractor = EventExtractor(EventTyper(self.indexer.embedder))
         return self._extractor
 
+    @_mapped_sqlite_errors
     def events(
         self,
         *,
@@ -729,6 +845,7 @@ class NewsIndex:
             limit=limit,
         )
 
+    @_mapped_sqlite_errors
     def search_events(
         self,
         query: str,
@@ -781,6 +898,7 @@ class NewsIndex:
         events = self._load_events(best[:k])
         return [EventHit(rank=i, score=round(fused[e.id], 6), event=e) for i, e in enumerate(events, start=1)]
 
+    @_mapped_sqlite_errors
     def article_events(self, article_id: str) -> list[Event]:
         """The events an article reports, its lead event first."""
         self._refresh()
@@ -799,6 +917,7 @@ class NewsIndex:
             if event_id in reports
         ]
 
+    @_mapped_sqlite_errors
     def related(
         self, article_id: str, *, k: int = 10, mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
     ) -> list[SearchHit]:
@@ -817,6 +936,7 @@ class NewsIndex:
         tiers = self._store.same_event_articles(rid)
         return self._with_events(self._searcher.related(rid, k, mode, self.dim, tiers))
 
+    @_mapped_sqlite_errors
     def get(self, article_id: str) -> Article:
         """The stored article with this id; :class:`ArticleNotFoundError` when there is none."""
         self._refresh()
@@ -825,14 +945,17 @@ class NewsIndex:
             raise ArticleNotFoundError(article_id)
         return self._store.articles([rid])[rid]
 
+    @_mapped_sqlite_errors
     def __contains__(self, article_id: object) -> bool:
         self._refresh()
         return isinstance(article_id, str) and self._store.rid_of(article_id) is not None
 
+    @_mapped_sqlite_errors
     def __len__(self) -> int:
         self._refresh()
         return self._store.count("articles")
 
+    @_mapped_sqlite_errors
     def delete(self, ids: str | Iterable[str]) -> int:
         """Delete articles by id (all or none: an unknown id raises ArticleNotFoundError first)."""
         self._check_writable()
@@ -858,9 +981,11 @@ class NewsIndex:
         self._vectors.remove(removed)
         self._tombstone_seq = self._store.last_tombstone()
         self._dirty = True
-        self._save()
+        self._unsaved += len(removed)
+        self._save(force=False)
         return len(rids)
 
+    @_mapped_sqlite_errors
     def stats(self) -> IndexStats:
         """Counts and settings of this index."""
         self._refresh()
@@ -875,6 +1000,7 @@ class NewsIndex:
             model=self.model_name,
             dim=self.dim,
             vector_index=self._vectors.kind,
+            vector_recall=self._recall,
             size_bytes=size,
             format_version=FORMAT_VERSION,
             newsindex_version=__version__,

@@ -8,6 +8,8 @@ own error type.
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import UTC, date, datetime, time
@@ -16,10 +18,17 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_serializer, field_validator
 
-from .errors import ValidationError
+from .errors import ConfigurationError, ValidationError
 
 __all__ = [
     "DEFAULT_MAX_BODY_CHARS",
+    "MAX_ID_CHARS",
+    "MAX_LIST_ITEMS",
+    "MAX_LIST_ITEM_CHARS",
+    "MAX_METADATA_DEPTH",
+    "MAX_SOURCE_CHARS",
+    "MAX_TITLE_CHARS",
+    "MAX_URL_CHARS",
     "Actor",
     "ActorRole",
     "AddReport",
@@ -35,11 +44,92 @@ __all__ = [
     "Location",
     "Quantity",
     "SearchHit",
+    "body_limit",
     "parse_datetime",
 ]
 
 #: Longest body accepted by default; longer is a clean per-record failure (see ``max_body_chars``).
 DEFAULT_MAX_BODY_CHARS = 1_000_000
+
+# Limits on the other fields of an Article, in characters (items for lists). Real values are far
+# smaller; the limits keep one hostile record from bloating the index or the memory of a batch. Over
+# a limit the record fails with a message naming the field and the limit.
+#: Longest ``id`` (long enough for any URL used as a feed guid).
+MAX_ID_CHARS = 2_048
+#: Longest ``title``.
+MAX_TITLE_CHARS = 5_000
+#: Longest ``url``.
+MAX_URL_CHARS = 8_192
+#: Longest ``source``.
+MAX_SOURCE_CHARS = 1_000
+#: Most ``authors`` and most ``tags``.
+MAX_LIST_ITEMS = 1_000
+#: Longest single author or tag.
+MAX_LIST_ITEM_CHARS = 1_000
+#: Deepest nesting of ``metadata`` values (its text may total as many characters as the body limit).
+MAX_METADATA_DEPTH = 32
+
+_TEXT_LIMITS = {
+    "id": MAX_ID_CHARS,
+    "title": MAX_TITLE_CHARS,
+    "url": MAX_URL_CHARS,
+    "source": MAX_SOURCE_CHARS,
+}
+
+# Lone UTF-16 surrogates: Python strings can hold them (JSON "\ud800" escapes make them) but they
+# cannot be encoded as UTF-8, so storing or hashing such a record would fail later, for the whole batch.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def body_limit(max_body_chars: int | None) -> int:
+    """The body limit in effect: ``max_body_chars``, or :data:`DEFAULT_MAX_BODY_CHARS` when None.
+
+    Raises :class:`~newsindex.errors.ConfigurationError` unless it is a positive whole number.
+    """
+    if max_body_chars is None:
+        return DEFAULT_MAX_BODY_CHARS
+    if isinstance(max_body_chars, bool) or not isinstance(max_body_chars, int) or max_body_chars < 1:
+        raise ConfigurationError(f"max_body_chars must be a positive whole number, not {max_body_chars!r}")
+    return max_body_chars
+
+
+def _check_text(value: str, limit: int, what: str = "") -> None:
+    """Raise ``ValueError`` (``what`` names the part) for text over ``limit`` or not valid Unicode."""
+    if len(value) > limit:
+        raise ValueError(f"{what}has {len(value):,} characters, more than the limit of {limit:,}")
+    surrogate = _SURROGATE.search(value)
+    if surrogate:
+        raise ValueError(
+            f"{what}contains an unpaired surrogate ({surrogate.group()!a} at character "
+            f"{surrogate.start():,}), which is not valid Unicode"
+        )
+
+
+def _check_metadata(value: Mapping[Any, Any], limit: int) -> None:
+    """Check a metadata tree (walked without recursion): its depth, its total characters of text,
+    valid Unicode, and numbers JSON can hold (NaN and infinity would be stored as null)."""
+    budget = limit
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Mapping | list | tuple):
+            if depth > MAX_METADATA_DEPTH:
+                raise ValueError(f"is nested more than {MAX_METADATA_DEPTH} levels deep")
+            if isinstance(node, Mapping):
+                stack.extend((key, depth) for key in node)
+                stack.extend((item, depth + 1) for item in node.values())
+            else:
+                stack.extend((item, depth + 1) for item in node)
+            budget -= 1
+        elif isinstance(node, str):
+            _check_text(node, limit, "text ")
+            budget -= len(node)
+        else:
+            if isinstance(node, float) and not math.isfinite(node):
+                raise ValueError(f"holds the number {node!r}, which JSON cannot store")
+            budget -= 1
+        if budget < 0:
+            raise ValueError(f"holds more than {limit:,} characters of text (the body limit)")
 
 
 def parse_datetime(value: object) -> datetime | None:
@@ -80,6 +170,10 @@ def _format_utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+# The first four-digit number of a date as written: its year in ISO 8601 and RFC 822 dates.
+_WRITTEN_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
+
+
 def _parse_date_string(text: str) -> datetime:
     try:
         # ISO 8601 first: the common case and unambiguous ("Z" is accepted since Python 3.11).
@@ -89,15 +183,26 @@ def _parse_date_string(text: str) -> datetime:
     from email.utils import parsedate_to_datetime
 
     try:
-        return parsedate_to_datetime(text)  # RFC 822 dates of RSS feeds
+        parsed = parsedate_to_datetime(text)  # RFC 822 dates of RSS feeds
     except (TypeError, ValueError, IndexError):
         pass
+    else:
+        # RFC 822 readers take years below 100 as two-digit years: "0000" would become 2000.
+        written = _WRITTEN_YEAR.search(text)
+        if written and int(written.group()) != parsed.year:
+            raise ValueError(
+                f"unreadable date {text!r}: year {written.group()} would be misread as {parsed.year}"
+            )
+        return parsed
     from dateutil import parser as date_parser
 
     try:
         return date_parser.parse(text)
     except (ValueError, OverflowError) as exc:
-        raise ValueError(f"unreadable date {text!r}") from exc
+        # Say why when the date is well formed but impossible ("year 0 is out of range").
+        why = str(exc).split(": ", 1)[0]
+        detail = f": {why}" if "out of range" in why else ""
+        raise ValueError(f"unreadable date {text!r}{detail}") from exc
 
 
 def _record_name(data: object) -> str:
@@ -148,13 +253,14 @@ class _Model(BaseModel):
 
         ``max_body_chars`` overrides the longest body accepted (default 1,000,000).
         """
+        limit = body_limit(max_body_chars)
         if not isinstance(data, Mapping):
             where = f" ({record})" if record else ""
             raise ValidationError(
                 f"invalid {cls.__name__}{where}: expected an object, got {type(data).__name__}",
                 record=record,
             )
-        token = _CONTEXT.set((record, max_body_chars or DEFAULT_MAX_BODY_CHARS))
+        token = _CONTEXT.set((record, limit))
         try:
             return cls(**{str(k): v for k, v in data.items()})
         finally:
@@ -194,6 +300,13 @@ class Article(_Model):
             return value or None
         return value
 
+    @field_validator("id", "title", "url", "source")
+    @classmethod
+    def _bounded_text(cls, value: str | None, info: pydantic.ValidationInfo) -> str | None:
+        if value is not None:
+            _check_text(value, _TEXT_LIMITS[str(info.field_name)])
+        return value
+
     @field_validator("body")
     @classmethod
     def _body_present(cls, value: str) -> str:
@@ -201,9 +314,7 @@ class Article(_Model):
             raise ValueError("contains NUL characters (binary data?)")
         if not value.strip():
             raise ValueError("is empty")
-        limit = _CONTEXT.get()[1]
-        if len(value) > limit:
-            raise ValueError(f"has {len(value):,} characters, more than the limit of {limit:,}")
+        _check_text(value, _CONTEXT.get()[1])
         return value
 
     @field_validator("published", mode="before")
@@ -231,8 +342,28 @@ class Article(_Model):
             return []
         if isinstance(value, str):
             value = [value]
-        if isinstance(value, list | tuple):
-            return [str(v).strip() for v in value if v is not None and str(v).strip()]
+        if not isinstance(value, list | tuple):
+            return value  # pydantic reports the wrong type
+        if len(value) > MAX_LIST_ITEMS:
+            raise ValueError(f"has {len(value):,} items, more than the limit of {MAX_LIST_ITEMS:,}")
+        items = []
+        for number, item in enumerate(value, start=1):
+            if item is None:
+                continue
+            # Numbers are fine as text (a tag "2024"); objects and lists would become their repr.
+            if isinstance(item, bool) or not isinstance(item, str | int | float):
+                raise ValueError(f"item {number} is a {type(item).__name__}, not text")
+            text = str(item).strip()
+            if text:
+                _check_text(text, MAX_LIST_ITEM_CHARS, f"item {number} ")
+                items.append(text)
+        return items
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _bounded_metadata(cls, value: object) -> object:
+        if isinstance(value, Mapping):
+            _check_metadata(value, _CONTEXT.get()[1])
         return value
 
     @pydantic.model_validator(mode="after")
@@ -414,6 +545,14 @@ class Failure(_Model):
     where: str
     reason: str
 
+    @field_validator("reason")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        # Reports list one failure per line; a reason quoting a parser's multi-line message must not
+        # break that.
+        lines = value.splitlines()
+        return value if lines == [value] else " ".join(line.strip() for line in lines if line.strip())
+
     def __str__(self) -> str:
         return f"{self.where}: {self.reason}"
 
@@ -459,6 +598,9 @@ class IndexStats(_Model):
     model: str
     dim: int
     vector_index: str
+    #: recall@10 of the vector index against exact search: 1.0 when exact, else as measured when
+    #: the approximate index was built (None when not recorded)
+    vector_recall: float | None = None
     size_bytes: int
     format_version: int
     newsindex_version: str
@@ -473,6 +615,7 @@ class IndexStats(_Model):
         "model",
         "dim",
         "vector_index",
+        "vector_recall",
         "size_bytes",
         "format_version",
         "newsindex_version",

@@ -21,12 +21,40 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .errors import CorruptIndexError, StoreError
-from .events.merge import EventState
+from .errors import CorruptIndexError, StorageError, StoreError
+from .events.merge import (
+    EVENT_TERMS,
+    LEAD_CHARS_PER_WORD,
+    LEAD_WORDS,
+    EventState,
+    lead_terms,
+)
 from .models import Article, EventMention
 from .passages import Passage
 
-__all__ = ["ArticleFilter", "ExistingArticle", "PlaceQuery", "Store", "mention_conditions"]
+__all__ = [
+    "ArticleFilter",
+    "ExistingArticle",
+    "PlaceQuery",
+    "Store",
+    "mention_conditions",
+    "storage_error",
+]
+
+#: SQLite's result codes for a damaged database file and for a file that is not a database.
+SQLITE_CORRUPT = 11
+SQLITE_NOTADB = 26
+
+
+def storage_error(path: Path, exc: sqlite3.Error) -> StorageError:
+    """Our error for an sqlite3 one: damage names the file and the repair; the rest is a StoreError."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF  # extended codes keep the primary low
+    if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        return CorruptIndexError(
+            str(path), f"is damaged ({exc}): run `newsindex check --index {path.parent} --repair`"
+        )
+    return StoreError(f"{path}: {exc}")
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -75,7 +103,8 @@ CREATE TABLE IF NOT EXISTS events (
     last_ts REAL NOT NULL,
     days TEXT NOT NULL,
     types TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    terms TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS events_day ON events (day);
 CREATE TABLE IF NOT EXISTS mentions (
@@ -250,6 +279,11 @@ class Store:
             self._db.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as exc:
             raise CorruptIndexError(str(path), f"cannot open the store ({exc})") from exc
+        try:
+            self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise storage_error(path, exc) from exc
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -260,7 +294,13 @@ class Store:
         try:
             return self._db.execute(sql, params)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: {exc}") from exc
+            raise storage_error(self.path, exc) from exc
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        try:
+            self._db.executemany(sql, rows)
+        except sqlite3.DatabaseError as exc:
+            raise storage_error(self.path, exc) from exc
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -272,6 +312,15 @@ class Store:
             self._db.execute("ROLLBACK")
             raise
         self.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one consistent state, whatever other processes commit meanwhile."""
+        self.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._db.execute("COMMIT")
 
     def data_version(self) -> int:
         """Changes whenever another connection commits (SQLite's ``PRAGMA data_version``)."""
@@ -481,14 +530,31 @@ class Store:
                 found.setdefault(int(rid), []).append((int(pid), int(start), int(end)))
         return found
 
-    def vectors_after(self, passage_id: int, dim: int) -> tuple[IdArray, FloatArray]:
-        """Passages with an id above ``passage_id``, and their vectors."""
+    def vectors_after(
+        self, passage_id: int, dim: int, *, limit: int | None = None
+    ) -> tuple[IdArray, FloatArray]:
+        """Passages with an id above ``passage_id`` (the first ``limit`` of them), and their vectors."""
         rows = self.execute(
-            "SELECT id, vector FROM passages WHERE id > ? ORDER BY id", (passage_id,)
+            "SELECT id, vector FROM passages WHERE id > ? ORDER BY id LIMIT ?",
+            (passage_id, -1 if limit is None else limit),
         ).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(-1, dim)
         return ids, vectors
+
+    def passage_ids(self) -> IdArray:
+        """Every passage id, ascending."""
+        rows = self.execute("SELECT id FROM passages ORDER BY id").fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def vectors_of(self, passage_ids: Sequence[int] | IdArray, dim: int) -> FloatArray:
+        """The vectors of ``passage_ids``, in that order (each id must exist)."""
+        wanted = [int(i) for i in passage_ids]
+        blobs: dict[int, bytes] = {}
+        for chunk in _chunks(wanted):
+            sql = f"SELECT id, vector FROM passages WHERE id IN ({','.join('?' * len(chunk))})"
+            blobs.update((int(i), bytes(v)) for i, v in self.execute(sql, chunk))
+        return np.frombuffer(b"".join(blobs[i] for i in wanted), dtype=np.float32).reshape(-1, dim)
 
     def passage_vectors_of(
         self, rids: Sequence[int], dim: int
@@ -554,12 +620,12 @@ class Store:
         """Write an event's merge state; its type and day range are read from its stored mentions."""
         self.execute(
             "INSERT INTO events (id, type, day, end_day, size, leads, centroid, first_ts, last_ts, days, "
-            "types, updated_at) SELECT ?, ?, min(day), max(day), ?, ?, ?, ?, ?, ?, ?, ? FROM mentions "
-            "WHERE event = ? ON CONFLICT (id) DO UPDATE SET type = excluded.type, day = excluded.day, "
-            "end_day = excluded.end_day, size = excluded.size, leads = excluded.leads, "
-            "centroid = excluded.centroid, "
+            "types, updated_at, terms) SELECT ?, ?, min(day), max(day), ?, ?, ?, ?, ?, ?, ?, ?, ? "
+            "FROM mentions WHERE event = ? ON CONFLICT (id) DO UPDATE SET type = excluded.type, "
+            "day = excluded.day, end_day = excluded.end_day, size = excluded.size, "
+            "leads = excluded.leads, centroid = excluded.centroid, "
             "first_ts = excluded.first_ts, last_ts = excluded.last_ts, days = excluded.days, "
-            "types = excluded.types, updated_at = excluded.updated_at",
+            "types = excluded.types, updated_at = excluded.updated_at, terms = excluded.terms",
             (
                 state.id,
                 state.type,
@@ -571,19 +637,22 @@ class Store:
                 json.dumps(state.days),
                 json.dumps(dict(state.types)),
                 _now(),
+                json.dumps(dict(state.terms)),
                 state.id,
             ),
         )
 
     def event_states(self, dim: int, ids: Sequence[str] | None = None) -> Iterator[EventState]:
         """The merge state of every event (or of ``ids``)."""
-        sql = "SELECT id, size, leads, centroid, first_ts, last_ts, days, types FROM events"
+        sql = "SELECT id, size, leads, centroid, first_ts, last_ts, days, types, terms FROM events"
         batches: Iterable[Sequence[str]] = [()] if ids is None else _chunks(list(ids))
         for chunk in batches:
             where = f" WHERE id IN ({','.join('?' * len(chunk))})" if ids is not None else ""
             if ids is not None and not chunk:
                 continue
-            for event_id, size, leads, centroid, first, last, days, types in self.execute(sql + where, chunk):
+            for event_id, size, leads, centroid, first, last, days, types, terms in self.execute(
+                sql + where, chunk
+            ):
                 yield EventState(
                     id=event_id,
                     centroid=np.frombuffer(centroid, dtype=np.float32).reshape(dim).copy(),
@@ -593,39 +662,56 @@ class Store:
                     last_ts=float(last),
                     days=[(int(d), str(t)) for d, t in json.loads(days)],
                     types=Counter({str(k): int(v) for k, v in json.loads(types).items()}),
+                    terms=Counter({str(k): int(v) for k, v in json.loads(terms).items()}),
                 )
 
-    def delete_mentions(self, rid: int, dim: int) -> list[str]:
+    def delete_mentions(self, rid: int, dim: int, *, keep_terms: int = EVENT_TERMS) -> list[str]:
         """Remove an article's mentions and rebuild the events they were part of from the mentions
         left (deleting events left with none); returns the ids of the events touched."""
         events = [r[0] for r in self.execute("SELECT DISTINCT event FROM mentions WHERE article = ?", (rid,))]
         self.execute("DELETE FROM mentions WHERE article = ?", (rid,))
         for event_id in events:
-            rows = self.execute(
-                "SELECT vector, report_ts, day, type, data, seq FROM mentions WHERE event = ? "
-                "ORDER BY report_ts, id",
-                (event_id,),
-            ).fetchall()
-            if not rows:
-                self.execute("DELETE FROM events WHERE id = ?", (event_id,))
-                continue
-            # As merging built it: the sum of the lead mentions' vectors, else the first mention's.
-            leads = [np.frombuffer(r[0], dtype=np.float32) for r in rows if r[5] == 0]
-            vectors = leads or [np.frombuffer(rows[0][0], dtype=np.float32)]
-            state = EventState(
-                id=event_id,
-                centroid=np.sum(vectors, axis=0).reshape(dim),
-                size=len(vectors),
-                leads=len(leads),
-                first_ts=min(float(r[1]) for r in rows),
-                last_ts=max(float(r[1]) for r in rows),
-                types=Counter(str(r[3]) for r in rows),
-            )
-            for _, _, day, kind, data, _ in rows:
-                if day and json.loads(data).get("date_precision") == "day":
-                    state.days.append((date.fromisoformat(day).toordinal(), str(kind)))
-            self.save_event(state)
+            self.rebuild_event(event_id, dim, keep_terms=keep_terms)
         return events
+
+    def rebuild_event(self, event_id: str, dim: int, *, keep_terms: int = EVENT_TERMS) -> None:
+        """Recompute an event's merge state from its stored mentions (delete it when none are left)."""
+        rows = self.execute(
+            "SELECT m.vector, m.report_ts, m.day, m.type, m.data, m.seq, a.title, substr(a.body, 1, ?) "
+            "FROM mentions m JOIN articles a ON a.rid = m.article WHERE m.event = ? "
+            "ORDER BY m.report_ts, m.id",
+            (LEAD_WORDS * LEAD_CHARS_PER_WORD, event_id),
+        ).fetchall()
+        if not rows:
+            self.execute("DELETE FROM events WHERE id = ?", (event_id,))
+            return
+        # As merging built it: the sum of the lead mentions' vectors, else the first mention's.
+        leads = [np.frombuffer(r[0], dtype=np.float32) for r in rows if r[5] == 0]
+        vectors = leads or [np.frombuffer(rows[0][0], dtype=np.float32)]
+        state = EventState(
+            id=event_id,
+            centroid=np.sum(vectors, axis=0).reshape(dim),
+            size=len(vectors),
+            leads=len(leads),
+            first_ts=min(float(r[1]) for r in rows),
+            last_ts=max(float(r[1]) for r in rows),
+            types=Counter(str(r[3]) for r in rows),
+        )
+        for _, _, day, kind, data, seq, title, body in rows:
+            if day and json.loads(data).get("date_precision") == "day":
+                state.days.append((date.fromisoformat(day).toordinal(), str(kind)))
+            if seq == 0:
+                state.add_terms(lead_terms(title, body), keep_terms)
+        self.save_event(state)
+
+    def add_event_terms_column(self) -> None:
+        """Format 2 → 3: events gain the words their lead reports use (filled by rebuilding them)."""
+        columns = {str(r[1]) for r in self.execute("PRAGMA table_info(events)")}
+        if "terms" not in columns:
+            self.execute("ALTER TABLE events ADD COLUMN terms TEXT NOT NULL DEFAULT '{}'")
+
+    def all_event_ids(self) -> list[str]:
+        return [str(r[0]) for r in self.execute("SELECT id FROM events ORDER BY id")]
 
     def same_event_articles(self, rid: int) -> dict[int, int]:
         """Other articles reporting an event that article ``rid`` reports → 0 when they share its lead

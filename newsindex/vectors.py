@@ -6,6 +6,7 @@ Vectors are L2-normalised, so inner product is cosine similarity.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,10 +17,27 @@ import numpy.typing as npt
 
 from .errors import ConfigurationError, CorruptIndexError, DependencyError
 
-__all__ = ["FaissRetriever", "exact_search", "unit", "unit_mean"]
+__all__ = [
+    "FaissRetriever",
+    "build_approximate",
+    "exact_search",
+    "unit",
+    "unit_mean",
+    "vectors_due_rebuild",
+]
 
 IdArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
+
+#: Links per node of the HNSW graph (memory grows with it; so does recall).
+HNSW_LINKS = 32
+#: Candidates kept while building the graph.
+HNSW_EF_CONSTRUCTION = 80
+#: Vectors the 8-bit quantiser learns its ranges from.
+TRAIN_SAMPLE = 65_536
+#: A filter allowing at most this many vectors is answered exactly over them: at that size a plain
+#: product is as fast as the graph, and it never misses.
+EXACT_BELOW = 20_000
 
 
 def unit(vector: npt.ArrayLike) -> FloatArray:
@@ -57,7 +75,12 @@ def _as_ids(ids: Iterable[int] | npt.ArrayLike) -> IdArray:
 
 
 class FaissRetriever:
-    """An exact inner-product FAISS index keyed by 64-bit ids."""
+    """Inner-product search over vectors keyed by 64-bit ids: exact (``"flat"``) or approximate
+    (``"hnsw"``: an HNSW graph over 8-bit scalar-quantised vectors, a quarter of the memory).
+
+    An HNSW graph cannot drop vectors, so removed ids are masked out of every search instead (and
+    the graph rebuilt by its owner once the mask grows, see :attr:`masked_fraction`).
+    """
 
     def __init__(self, dim: int) -> None:
         if dim < 1:
@@ -65,24 +88,87 @@ class FaissRetriever:
         faiss = _faiss()
         self.dim = dim
         self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._masked: IdArray = np.zeros(0, dtype=np.int64)
+
+    @classmethod
+    def approximate(
+        cls,
+        dim: int,
+        ids: Iterable[int] | npt.ArrayLike,
+        vectors: object,
+        *,
+        links: int = HNSW_LINKS,
+        ef_construction: int = HNSW_EF_CONSTRUCTION,
+    ) -> FaissRetriever:
+        """An HNSW index of ``vectors``: its quantiser trained on them, then every vector added."""
+        faiss = _faiss()
+        matrix = _as_matrix(vectors, dim)
+        inner = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, links, faiss.METRIC_INNER_PRODUCT)
+        inner.hnsw.efConstruction = ef_construction
+        sample = matrix[np.random.default_rng(0).permutation(len(matrix))[:TRAIN_SAMPLE]]
+        inner.train(sample)
+        retriever = cls.__new__(cls)
+        retriever.dim = dim
+        retriever._index = faiss.IndexIDMap2(inner)
+        retriever._masked = np.zeros(0, dtype=np.int64)
+        retriever.add(ids, matrix)
+        return retriever
 
     @property
     def kind(self) -> str:
-        """The vector-index type, as recorded in the manifest."""
-        return "flat"
+        """The vector-index type, as recorded in the manifest: ``"flat"`` or ``"hnsw"``."""
+        return "hnsw" if self._hnsw is not None else "flat"
+
+    @property
+    def _hnsw(self) -> Any:
+        inner = _faiss().downcast_index(self._index.index)
+        return inner.hnsw if hasattr(inner, "hnsw") else None
+
+    @property
+    def ef_search(self) -> int | None:
+        """How many candidates an HNSW search keeps (more: better recall, slower); None when exact."""
+        hnsw = self._hnsw
+        return int(hnsw.efSearch) if hnsw is not None else None
+
+    @ef_search.setter
+    def ef_search(self, value: int) -> None:
+        hnsw = self._hnsw
+        if hnsw is None:
+            raise ConfigurationError("an exact (flat) index has no ef_search")
+        hnsw.efSearch = int(value)
+
+    @property
+    def masked_fraction(self) -> float:
+        """The share of stored vectors that are removed but still in the graph (HNSW only)."""
+        total = int(self._index.ntotal)
+        return len(self._masked) / total if total else 0.0
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        return int(self._index.ntotal) - len(self._masked)
 
     def ids(self) -> IdArray:
         """All ids held, in insertion order."""
         ids: IdArray = _faiss().vector_to_array(self._index.id_map).astype(np.int64)
+        return ids[~np.isin(ids, self._masked)] if len(self._masked) else ids
+
+    def stored_ids(self) -> IdArray:
+        """Every id in the index, masked ones included."""
+        ids: IdArray = _faiss().vector_to_array(self._index.id_map).astype(np.int64)
         return ids
 
+    def vectors_at(self, start: int, count: int) -> tuple[IdArray, FloatArray]:
+        """Ids and vectors (decoded, for HNSW) of entries ``start`` to ``start + count`` in insertion
+        order, masked ones included."""
+        stored: IdArray = _faiss().vector_to_array(self._index.id_map).astype(np.int64)
+        count = max(0, min(count, len(stored) - start))
+        ids = stored[start : start + count]
+        matrix = self._index.index.reconstruct_n(start, count) if count else np.zeros((0, self.dim))
+        return ids, np.asarray(matrix, dtype=np.float32).reshape(-1, self.dim)
+
     def max_id(self) -> int:
-        """The largest id held, or 0 when empty."""
-        ids = self.ids()
-        return int(ids.max()) if len(ids) else 0
+        """The largest id held (masked ones included: ids are never reused), or 0 when empty."""
+        stored = _faiss().vector_to_array(self._index.id_map)
+        return int(stored.max()) if len(stored) else 0
 
     def add(self, ids: Iterable[int] | npt.ArrayLike, vectors: object) -> None:
         """Add vectors under the given ids (ids must not be present already)."""
@@ -98,7 +184,16 @@ class FaissRetriever:
         id_array = _as_ids(ids)
         if not len(id_array) or not len(self):
             return 0
-        return int(self._index.remove_ids(_faiss().IDSelectorBatch(id_array)))
+        if self._hnsw is None:
+            return int(self._index.remove_ids(_faiss().IDSelectorBatch(id_array)))
+        held = _faiss().vector_to_array(self._index.id_map)
+        fresh = np.setdiff1d(id_array[np.isin(id_array, held)], self._masked)
+        self._masked = np.union1d(self._masked, fresh).astype(np.int64)
+        return len(fresh)
+
+    def mask(self, ids: Iterable[int] | npt.ArrayLike) -> None:
+        """Mark ids as removed without looking them up (after loading a graph, from the store)."""
+        self._masked = np.union1d(self._masked, _as_ids(ids)).astype(np.int64)
 
     def search(
         self,
@@ -110,7 +205,8 @@ class FaissRetriever:
         """Top ``k`` ids and scores per query row; -1 ids pad rows with fewer hits.
 
         ``allowed_ids`` restricts the search inside FAISS (not afterwards), so k hits come back
-        whenever k allowed vectors exist.
+        whenever k allowed vectors exist: an approximate search that finds fewer (a narrow filter
+        leaves the graph few paths) is answered exactly over the allowed vectors instead.
         """
         matrix = _as_matrix(queries, self.dim)
         if k < 1 or not len(self):
@@ -118,14 +214,57 @@ class FaissRetriever:
                 np.zeros((len(matrix), 0), dtype=np.float32),
                 np.zeros((len(matrix), 0), dtype=np.int64),
             )
-        params = None
-        if allowed_ids is not None:
-            allowed = _as_ids(allowed_ids)
-            faiss = _faiss()
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+        allowed = _as_ids(allowed_ids) if allowed_ids is not None else None
+        if allowed is not None:
+            if len(self._masked):
+                allowed = np.setdiff1d(allowed, self._masked)
             k = min(k, len(allowed)) or 1
         k = min(k, len(self))
+        if self._hnsw is None:
+            return self._search_flat(matrix, k, allowed)
+        if allowed is not None and len(allowed) <= EXACT_BELOW:
+            return self._search_subset(matrix, k, allowed)
+        scores, ids = self._search_hnsw(matrix, k, allowed)
+        if allowed is not None and (ids < 0).any():
+            return self._search_subset(matrix, k, allowed)
+        return scores, ids
+
+    def _search_flat(self, matrix: FloatArray, k: int, allowed: IdArray | None) -> tuple[FloatArray, IdArray]:
+        params = None
+        if allowed is not None:
+            params = _faiss().SearchParameters(sel=_faiss().IDSelectorBatch(allowed))
         scores, ids = self._index.search(matrix, k, params=params)
+        return scores.astype(np.float32), ids.astype(np.int64)
+
+    def _search_hnsw(self, matrix: FloatArray, k: int, allowed: IdArray | None) -> tuple[FloatArray, IdArray]:
+        faiss = _faiss()
+        selector = None
+        keep: list[Any] = []  # the selectors must outlive the search call
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(allowed)
+            keep.append(selector)
+        elif len(self._masked):
+            masked = faiss.IDSelectorBatch(self._masked)
+            selector = faiss.IDSelectorNot(masked)
+            keep += [masked, selector]
+        params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search or 0, k), sel=selector)
+        scores, ids = self._index.search(matrix, k, params=params)
+        del keep
+        return scores.astype(np.float32), ids.astype(np.int64)
+
+    def _search_subset(self, matrix: FloatArray, k: int, allowed: IdArray) -> tuple[FloatArray, IdArray]:
+        """Exact top-k over the allowed vectors (decoded from the graph's storage)."""
+        held = allowed
+        try:
+            vectors = self._index.reconstruct_batch(held)
+        except RuntimeError:  # an allowed id the index lacks (committed after the last catch-up)
+            held = allowed[np.isin(allowed, _faiss().vector_to_array(self._index.id_map))]
+            vectors = self._index.reconstruct_batch(held) if len(held) else np.zeros((0, self.dim))
+        scores, ids = exact_search(np.asarray(vectors, np.float32), held, matrix, k)
+        if ids.shape[1] < k:  # pad as FAISS does
+            pad = k - ids.shape[1]
+            scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf)
+            ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
         return scores.astype(np.float32), ids.astype(np.int64)
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -136,29 +275,43 @@ class FaissRetriever:
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         tmp.replace(target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
+
+    def to_bytes(self) -> bytes:
+        """The index in FAISS's file format, in memory."""
+        return bytes(_faiss().serialize_index(self._index))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], dim: int | None = None) -> FaissRetriever:
         """Read an index written by :meth:`save`; a damaged file raises CorruptIndexError."""
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise CorruptIndexError(str(path), f"cannot read the vector index ({exc})") from exc
+        return cls.from_bytes(data, dim, where=str(path))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, dim: int | None = None, *, where: str = "<bytes>") -> FaissRetriever:
+        """An index from bytes in FAISS's file format; damaged bytes raise CorruptIndexError."""
         faiss = _faiss()
         try:
-            index = faiss.read_index(str(path))
-        except RuntimeError as exc:  # faiss reports unreadable files as RuntimeError
-            raise CorruptIndexError(str(path), f"cannot read the vector index ({exc})") from exc
+            index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+        except (RuntimeError, MemoryError) as exc:  # faiss reports unreadable data as RuntimeError
+            raise CorruptIndexError(where, f"cannot read the vector index ({exc})") from exc
         if dim is not None and index.d != dim:
-            raise CorruptIndexError(str(path), f"holds vectors of dimension {index.d}, expected {dim}")
+            raise CorruptIndexError(where, f"holds vectors of dimension {index.d}, expected {dim}")
         if not isinstance(index, faiss.IndexIDMap2):
             index = faiss.downcast_index(index)
             if not isinstance(index, faiss.IndexIDMap2):
-                raise CorruptIndexError(str(path), "is not an id-mapped vector index")
+                raise CorruptIndexError(where, "is not an id-mapped vector index")
         retriever = cls.__new__(cls)
         retriever.dim = int(index.d)
         retriever._index = index
+        retriever._masked = np.zeros(0, dtype=np.int64)
         return retriever
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     """Make a rename durable by flushing the directory entry too (a no-op where unsupported)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -180,3 +333,76 @@ def exact_search(
     k = min(k, len(ids))
     order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     return np.take_along_axis(scores, order, axis=1), ids[order]
+
+
+#: Past this many vectors, an exact index gives way to an approximate one (HNSW, tuned to
+#: recall@10 >= RECALL_TARGET against exact search), built when the vector file is next written.
+APPROXIMATE_FROM = 100_000
+#: An approximate index is rebuilt from the store once this share of its vectors are removed ones.
+REBUILD_MASKED_FRACTION = 0.2
+
+
+def vectors_due_rebuild(vectors: FaissRetriever) -> bool:
+    """Whether ``vectors`` should be (re)built as an approximate index before it is next written."""
+    if vectors.kind == "flat":
+        return len(vectors) >= APPROXIMATE_FROM
+    return vectors.masked_fraction > REBUILD_MASKED_FRACTION
+
+
+#: The recall@10 an approximate index must reach against exact search before it is used.
+RECALL_TARGET = 0.95
+#: The candidate-list sizes tried, smallest first, until the target is reached.
+EF_SEARCH_STEPS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+
+
+def build_approximate(
+    ids: IdArray, vectors: FloatArray, *, queries: int = 200, k: int = 10
+) -> tuple[FaissRetriever, float]:
+    """An HNSW index of ``vectors`` tuned for recall: the smallest ``ef_search`` whose recall@k
+    against exact search reaches :data:`RECALL_TARGET`. Returns the index and the recall measured.
+
+    The tuning queries are stored vectors moved away from themselves (cosine 0.6 to where they
+    started, about as far as a short query is from the passage that answers it): a stored vector as
+    it is would be found through its own node, which overstates the recall real queries get.
+    """
+    retriever = FaissRetriever.approximate(vectors.shape[1], ids, vectors)
+    sample = _query_like(vectors, min(queries, len(ids)))
+    truth = _exact_top(vectors, ids, sample, k)
+    expected = [set(row) for row in truth.tolist()]
+    recall = 0.0
+    for ef in EF_SEARCH_STEPS:
+        retriever.ef_search = ef
+        _, found = retriever.search(sample, k)
+        hits = [len(want & set(row)) for row, want in zip(found.tolist(), expected, strict=True)]
+        recall = sum(hits) / max(1, sum(len(want) for want in expected))
+        if recall >= RECALL_TARGET:
+            break
+    return retriever, recall
+
+
+def _query_like(vectors: FloatArray, count: int, cosine: float = 0.6) -> FloatArray:
+    """``count`` stored vectors, each turned towards a random direction until its cosine with where
+    it started is ``cosine``."""
+    rng = np.random.default_rng(0)
+    start = vectors[rng.choice(len(vectors), size=count, replace=False)]
+    noise = rng.standard_normal(start.shape).astype(np.float32)
+    noise -= (noise * start).sum(axis=1, keepdims=True) * start  # orthogonal to the start
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    turned = cosine * start + math.sqrt(1 - cosine**2) * noise
+    return np.ascontiguousarray(turned, dtype=np.float32)
+
+
+def _exact_top(
+    vectors: FloatArray, ids: IdArray, queries: FloatArray, k: int, chunk: int = 65_536
+) -> IdArray:
+    """Exact top-k ids for each query, a chunk of vectors at a time (memory stays bounded)."""
+    best_scores = np.full((len(queries), 0), -np.inf, dtype=np.float32)
+    best_ids = np.zeros((len(queries), 0), dtype=np.int64)
+    for pos in range(0, len(ids), chunk):
+        scores, found = exact_search(vectors[pos : pos + chunk], ids[pos : pos + chunk], queries, k)
+        best_scores = np.concatenate([best_scores, scores], axis=1)
+        best_ids = np.concatenate([best_ids, found], axis=1)
+        order = np.argsort(-best_scores, axis=1, kind="stable")[:, :k]
+        best_scores = np.take_along_axis(best_scores, order, axis=1)
+        best_ids = np.take_along_axis(best_ids, order, axis=1)
+    return best_ids

@@ -3,11 +3,12 @@ real model is in test_events_index.py)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 import numpy as np
 
-from newsindex.events.merge import EventPool, MergePolicy, Newcomer
+from newsindex.events.merge import EventPool, EventState, MergePolicy, Newcomer, lead_terms
 
 DAY = 86400.0
 DIM = 8
@@ -38,7 +39,7 @@ def test_close_reports_merge_and_distant_ones_do_not() -> None:
     first = pool.assign(_mention("a", _vector(1, 0.1), 100))
     assert pool.assign(_mention("b", _vector(1, 0.2), 101)) == first
     assert pool.assign(_mention("c", _vector(0.1, 1), 101)) == "c"  # another topic
-    assert pool.assign(_mention("d", _vector(1, 0.15), 600)) == "d"  # over a year later: not a candidate
+    assert pool.assign(_mention("d", _vector(1, 0.15), 900)) == "d"  # over two years later: not a candidate
     assert pool.events[first].size == 2 and pool.events[first].leads == 2
 
 
@@ -85,3 +86,72 @@ def test_a_tight_event_asks_more_of_a_newcomer() -> None:
     newcomer = _mention("x", _vector(1, 1.3), 100)  # cosine about 0.61 to the others
     assert loose.assign(newcomer) == "m0"
     assert tight.assign(newcomer) == "x"
+
+
+def test_lead_terms_are_the_title_and_the_first_words_of_the_body() -> None:
+    terms = lead_terms(
+        "Quake Hits Izmir", "A 6.1 earthquake hit Izmir's coast on Friday. Later words.", words=5
+    )
+    # lower-cased, possessives and common words (on, friday...) dropped, numbers kept, title words added
+    assert terms == {"quake": 1, "hits": 1, "izmir": 2, "6.1": 1, "earthquake": 1, "hit": 1, "coast": 1}
+    assert "later" not in terms  # past the first five words of the body
+    assert lead_terms(None, "") == {}
+
+
+def _quake_pool() -> EventPool:
+    """A pool that has seen other earthquakes and other news, and one quake in Izmir (vector e1)."""
+    pool = EventPool(DIM)
+    earlier = [
+        ("Earthquake shakes Lima", "A magnitude 5.2 earthquake shook Lima, Peru; no damage was reported."),
+        ("Strong earthquake in Hokkaido", "A magnitude 6.0 earthquake struck Hokkaido, cutting power."),
+        ("Parliament passes budget", "Lawmakers in Oslo passed the budget after a long debate."),
+        ("Storm floods Manila", "Typhoon rains flooded Manila streets and closed schools."),
+    ]
+    for i, (title, body) in enumerate(earlier):
+        pool.assign(
+            _mention(f"old{i}", _vector(*([0.0] * (i + 2)), 1), 10 * i, terms=lead_terms(title, body))
+        )
+    izmir = lead_terms(
+        "Earthquake strikes Izmir", "A magnitude 6.1 earthquake struck Izmir province, Turkey."
+    )
+    pool.assign(_mention("izmir", _vector(1), 100, terms=izmir, type="Disaster"))
+    return pool
+
+
+def test_wording_tells_apart_two_earthquakes_that_read_alike() -> None:
+    # Both newcomers are as close in meaning to the Izmir quake (cosine 0.58, just over the threshold) as
+    # two quakes the same day can be to an embedding; only the names they lead with differ.
+    near = _vector(1, 1.4)
+    same_quake = lead_terms(
+        "Izmir quake: buildings collapse", "The 6.1 tremor in Izmir, Turkey, toppled flats."
+    )
+    other_quake = lead_terms(
+        "Sulawesi earthquake kills 12", "A magnitude 5.9 earthquake struck Sulawesi, Indonesia."
+    )
+    pool = _quake_pool()
+    assert pool.assign(_mention("a", near, 100, terms=same_quake, type="Disaster")) == "izmir"
+    pool = _quake_pool()
+    assert pool.assign(_mention("b", near, 100, terms=other_quake, type="Disaster")) == "b"
+    # Without words the decision is meaning, time and dates alone, as before: the embedding merges them.
+    pool = _quake_pool()
+    assert pool.assign(_mention("c", near, 100, type="Disaster")) == "izmir"
+
+
+def test_word_counts_follow_events_as_they_are_replaced_and_dropped() -> None:
+    pool = EventPool(DIM)
+    vector = _vector(1)
+    pool.put(EventState("e1", vector, 1, 1, 0.0, 0.0, terms=Counter({"izmir": 2, "quake": 1})))
+    pool.put(EventState("e2", vector, 1, 1, 0.0, 0.0, terms=Counter({"quake": 1})))
+    assert pool._df == {"izmir": 1, "quake": 2}  # events, not reports, count
+    pool.put(EventState("e1", vector, 2, 2, 0.0, 0.0, terms=Counter({"izmir": 3, "turkey": 1})))
+    assert pool._df == {"izmir": 1, "quake": 1, "turkey": 1}
+    pool.drop("e2")
+    assert pool._df == {"izmir": 1, "turkey": 1}
+
+
+def test_a_long_story_keeps_its_most_used_words_only() -> None:
+    state = EventState("e", _vector(1), 1, 1, 0.0, 0.0)
+    state.add_terms({"izmir": 5, "quake": 3, "a": 1, "b": 1}, keep=2)
+    assert state.terms == {"izmir": 5, "quake": 3, "a": 1, "b": 1}  # not past twice the limit yet
+    state.add_terms({"c": 1}, keep=2)
+    assert state.terms == {"izmir": 5, "quake": 3}

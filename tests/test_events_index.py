@@ -150,11 +150,41 @@ def test_an_index_of_format_1_is_upgraded_with_a_backup(tmp_path: Path, real_emb
     with pytest.raises(CorruptIndexError, match="format 1"):
         NewsIndex.open(path, read_only=True)
     with NewsIndex.open(path, model=real_embedder) as ix:  # type: ignore[arg-type]
-        assert ix.stats().format_version == 2
+        assert ix.stats().format_version == 3
         assert [e.type for e in ix.article_events("a")] == ["Explosions/Remote violence"]
     assert (path / "store.sqlite.format1.bak").is_file()
     with NewsIndex.open(path, read_only=True) as ix:
         assert len(ix.events()) == 1
+
+
+def _event_terms(path: Path) -> dict[str, dict[str, int]]:
+    with sqlite3.connect(path / "store.sqlite") as db:
+        rows = db.execute("SELECT id, terms FROM events").fetchall()
+    db.close()
+    return {event_id: json.loads(terms) for event_id, terms in rows}
+
+
+def test_an_index_of_format_2_is_upgraded_with_a_backup(tmp_path: Path, real_embedder: object) -> None:
+    """Format 3 adds the words of each event's lead reports; upgrading fills them from the articles."""
+    path = tmp_path / "old"
+    with NewsIndex.open(path, model=real_embedder) as ix:  # type: ignore[arg-type]
+        ix.add([Article(id="a", title="Strike on a depot", body=STRIKE, published="2026-03-05")])
+        ix.add([Article(id="b", body=PROTEST, published="2026-03-06")])
+        before = {a: [e.model_dump() for e in ix.article_events(a)] for a in ("a", "b")}
+    written = _event_terms(path)
+    assert all(written.values()) and "depot" in next(iter(written.values()))
+    with sqlite3.connect(path / "store.sqlite") as db:  # what format 2 looked like
+        db.executescript(
+            "ALTER TABLE events DROP COLUMN terms; UPDATE meta SET value = '2' WHERE key = 'format_version';"
+        )
+    db.close()
+    with pytest.raises(CorruptIndexError, match="format 2"):
+        NewsIndex.open(path, read_only=True)
+    with NewsIndex.open(path, model=real_embedder) as ix:  # type: ignore[arg-type]
+        assert ix.stats().format_version == 3
+        assert {a: [e.model_dump() for e in ix.article_events(a)] for a in ("a", "b")} == before
+    assert (path / "store.sqlite.format2.bak").is_file()
+    assert _event_terms(path) == written  # the same words as merging recorded them
 
 
 def test_cli_extract_reads_the_seed(tmp_path: Path) -> None:

@@ -299,6 +299,7 @@ def test_index_stats_fields() -> None:
         "model": str,
         "dim": int,
         "vector_index": str,
+        "vector_recall": float | None,  # beyond DESIGN §2: what the vector index measured (issue 5)
         "size_bytes": int,
         "format_version": int,
         "newsindex_version": str,

@@ -55,6 +55,8 @@ def test_contract_names_are_public() -> None:
         "IndexLockedError",
         "ReadOnlyError",
         "__version__",
+        "check_index",
+        "CheckReport",
     }
     assert expected <= set(newsindex.__all__)
     assert isinstance(newsindex.__version__, str) and newsindex.__version__

@@ -1,6 +1,6 @@
 """Online merging: each new event mention joins an existing Event or starts a new one.
 
-A mention is compared with the events reported within a year of it (``MergePolicy.candidate_days``),
+A mention is compared with the events reported within two years of it (``MergePolicy.candidate_days``),
 never with the whole index, so the cost of an ``add`` grows with the number of recent events only.
 The decision weighs:
 
@@ -13,7 +13,14 @@ The decision weighs:
   type, more than ``point_tolerance_days`` apart cost ``point_date_conflict``: a strike on the same city a
   week later is another strike;
 * coherence: an event whose reports agree closely (``coherence_min_size`` or more) asks a newcomer to
-  come within ``coherence_margin`` of that agreement, so tight clusters are not diluted.
+  come within ``coherence_margin`` of that agreement, so tight clusters are not diluted;
+* wording: when an article's lead mention carries the rare words of its title and first lines
+  (:func:`lead_terms`), their IDF-weighted cosine with the words of the event's lead reports adds
+  ``lexical_weight`` per unit above ``lexical_base`` (and takes as much below it). Two earthquakes or two
+  plane crashes read alike to an embedding but name different places, airlines, people and numbers;
+  a story's later reports repeat its names. The IDF counts events, not articles, so a story with many
+  reports does not make its own names common. Mentions without words (``Newcomer.terms is None``) are
+  decided as before.
 
 An article's lead mention joins only events some article leads with: what a report is mainly about is
 matched with what other reports are mainly about. A secondary mention (the Belgorod strike in a report on
@@ -28,15 +35,28 @@ taken in order of publication (then id), so a batch gives the same events whatev
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["POINT_TYPES", "EventPool", "EventState", "MergePolicy", "Newcomer"]
+from .text import word_set
+
+__all__ = [
+    "EVENT_TERMS",
+    "LEAD_CHARS_PER_WORD",
+    "LEAD_WORDS",
+    "POINT_TYPES",
+    "EventPool",
+    "EventState",
+    "MergePolicy",
+    "Newcomer",
+    "lead_terms",
+]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -55,12 +75,53 @@ POINT_TYPES = frozenset(
 
 _DAY = 86400.0
 
+#: How many words of the body (after the title) stand for what an article is about.
+LEAD_WORDS = 60
+LEAD_CHARS_PER_WORD = 40
+#: Words an event keeps (see ``MergePolicy.event_terms``).
+EVENT_TERMS = 256
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]+|\d[\d,.]*\d|\d")
+# Words every report uses whatever it is about (shorter ones are dropped anyway); leaving them out keeps
+# the IDF on names and specifics.
+_COMMON = word_set(
+    """the and but for with about against between into through during before after above below from down out
+    off over under again further then once here there when where why how all any both each few more most
+    other some such nor not only own same than too very can will just don should now are was were been
+    being have has had having does did doing our you your him his she her its they them their what which
+    who whom this that these those would could also said says say new one two three year years told tuesday
+    monday wednesday thursday friday saturday sunday last first week weeks day days time people may like
+    get got make made many much well back even still way since while according report reported reports news"""
+)
+
+
+def lead_terms(title: str | None, body: str, words: int = LEAD_WORDS) -> Counter[str]:
+    """The words an article leads with: each word of the title and of the first ``words`` words of the
+    body (lower-cased, common words dropped), with how often it occurs there."""
+    # A prefix ample for ``words`` words: a million-character body costs no more than a short one.
+    terms: Counter[str] = Counter(_words(body[: words * LEAD_CHARS_PER_WORD])[:words])
+    terms.update(_words(title or ""))
+    return terms
+
+
+def _words(text: str) -> list[str]:
+    found = []
+    for word in _WORD.findall(text):
+        word = word.lower().strip("'-").replace("'s", "")
+        if len(word) >= 3 and word not in _COMMON:
+            found.append(word)
+    return found
+
 
 @dataclass(frozen=True)
 class MergePolicy:
     """The weights of the merge decision (one default configuration for all collections)."""
 
     threshold: float = 0.55
+    lexical_weight: float = 0.5
+    lexical_base: float = 0.2
+    #: An event keeps the words its reports use most, at most this many (twice that before pruning), so
+    #: that weighing the words of a long story costs the same as those of a fresh event.
+    event_terms: int = EVENT_TERMS
     window_days: float = 3.0
     time_slope: float = 0.05
     date_conflict: float = 0.0
@@ -69,8 +130,8 @@ class MergePolicy:
     coherence_margin: float = 0.35
     coherence_min_size: int = 2
     #: Events last reported more than this many days before (or first after) a mention are not compared:
-    #: stories do resurface months later, but the time term has all but ruled them out by then.
-    candidate_days: float = 365.0
+    #: stories do resurface a year later, but the time term has all but ruled them out by then.
+    candidate_days: float = 730.0
 
 
 @dataclass
@@ -86,15 +147,24 @@ class EventState:
     #: (day ordinal, type) of each mention dated to the day
     days: list[tuple[int, str]] = field(default_factory=list)
     types: Counter[str] = field(default_factory=Counter)
+    #: the summed :func:`lead_terms` of the lead mentions that carried words
+    terms: Counter[str] = field(default_factory=Counter)
 
     @property
     def type(self) -> str:
         return self.types.most_common(1)[0][0] if self.types else ""
 
+    def add_terms(self, terms: Mapping[str, float], keep: int) -> None:
+        """Count a lead report's words in; past ``2 * keep`` words only the ``keep`` most used stay."""
+        self.terms.update(terms)
+        if len(self.terms) > 2 * keep:
+            self.terms = Counter(dict(self.terms.most_common(keep)))
+
 
 @dataclass(frozen=True)
 class Newcomer:
-    """A mention about to be merged: its vector, report time, explicit day and type."""
+    """A mention about to be merged: its vector, report time, explicit day and type, and for a lead
+    mention the words its article leads with (``None``: not known, wording is not weighed)."""
 
     id: str
     vector: FloatArray
@@ -102,6 +172,7 @@ class Newcomer:
     day: date | None  # only when known to the day
     type: str
     lead: bool = True  # the first mention of its article
+    terms: Mapping[str, float] | None = None
 
 
 class EventPool:
@@ -116,6 +187,9 @@ class EventPool:
         self._centroids = np.zeros((0, dim), dtype=np.float32)
         self._first = np.zeros(0, dtype=np.float64)
         self._last = np.zeros(0, dtype=np.float64)
+        # Event-level document frequencies of the words events lead with, kept as events change.
+        self._df: Counter[str] = Counter()
+        self._counted: dict[str, frozenset[str]] = {}
 
     def load(self, states: Iterable[EventState]) -> None:
         for state in states:
@@ -134,14 +208,30 @@ class EventPool:
         self._centroids[row] = state.centroid / norm if norm > 0 else state.centroid
         self._first[row] = state.first_ts
         self._last[row] = state.last_ts
+        self._count_terms(state.id, frozenset(state.terms))
 
     def drop(self, event_id: str) -> None:
         """Forget an event (its row stays, marked so that it is never a candidate)."""
         self.events.pop(event_id, None)
+        self._count_terms(event_id, frozenset())
         row = self._rows.get(event_id)
         if row is not None:
             self._first[row] = math.inf
             self._last[row] = -math.inf
+
+    def _count_terms(self, event_id: str, terms: frozenset[str]) -> None:
+        old = self._counted.get(event_id, frozenset())
+        if old == terms:
+            return
+        for term in old - terms:
+            self._df[term] -= 1
+            if self._df[term] <= 0:
+                del self._df[term]
+        self._df.update(terms - old)
+        if terms:
+            self._counted[event_id] = terms
+        else:
+            self._counted.pop(event_id, None)
 
     def _grow(self, rows: int) -> None:
         if rows <= len(self._first):
@@ -171,12 +261,16 @@ class EventPool:
                 first_ts=newcomer.report_ts,
                 last_ts=newcomer.report_ts,
             )
+            if newcomer.lead and newcomer.terms:
+                state.add_terms(newcomer.terms, self.policy.event_terms)
         else:
             state = self.events[best]
             if newcomer.lead:
                 state.centroid = state.centroid + newcomer.vector
                 state.size += 1
                 state.leads += 1
+                if newcomer.terms:
+                    state.add_terms(newcomer.terms, self.policy.event_terms)
             state.first_ts = min(state.first_ts, newcomer.report_ts)
             state.last_ts = max(state.last_ts, newcomer.report_ts)
         if newcomer.day is not None:
@@ -204,6 +298,9 @@ class EventPool:
             if state is None or event_id in exclude or (newcomer.lead and not state.leads):
                 continue
             margin = float(cosines[position]) - self._penalty(newcomer, state) - self._needed(state)
+            if newcomer.lead and newcomer.terms and state.terms:
+                lexical = self._lexical(newcomer.terms, state.terms)
+                margin += policy.lexical_weight * (lexical - policy.lexical_base)
             if margin >= best_margin:
                 best_id, best_margin = event_id, margin
         return best_id
@@ -227,6 +324,19 @@ class EventPool:
             elif min(abs(day - d) for d, _ in state.days) > 1:
                 penalty += policy.date_conflict
         return penalty
+
+    def _lexical(self, terms: Mapping[str, float], event_terms: Counter[str]) -> float:
+        """The cosine of the IDF-weighted words of a newcomer and of an event."""
+        events = len(self._counted)
+        idf = {t: math.log((events + 1) / (self._df.get(t, 0) + 1)) for t in terms}
+        dot = sum(w * event_terms.get(t, 0) * idf[t] ** 2 for t, w in terms.items())
+        if dot <= 0:
+            return 0.0
+        own = math.sqrt(sum((w * idf[t]) ** 2 for t, w in terms.items()))
+        theirs = math.sqrt(
+            sum((c * math.log((events + 1) / (self._df.get(t, 0) + 1))) ** 2 for t, c in event_terms.items())
+        )
+        return dot / (own * theirs) if own > 0 and theirs > 0 else 0.0
 
     def _needed(self, state: EventState) -> float:
         policy = self.policy

@@ -7,6 +7,7 @@ Readers never stop a whole load because of one bad record: they report each reco
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import math
 import os
@@ -19,15 +20,18 @@ from typing import Any, TypeAlias
 
 from pydantic import JsonValue
 
-from ..errors import DependencyError, IngestError, ValidationError
-from ..models import Article, Failure
+from ..errors import ConfigurationError, DependencyError, IngestError, ValidationError
+from ..models import MAX_METADATA_DEPTH, Article, Failure, body_limit
 
 __all__ = [
     "BOM_UTF16",
     "FIELD_ALIASES",
+    "FILE_BYTES_PER_BODY_CHAR",
+    "RECORD_BYTES_PER_BODY_CHAR",
     "SNIFF_BYTES",
     "Outcome",
     "ReadSkip",
+    "SizeLimit",
     "check_not_binary",
     "clean_language",
     "decode_text",
@@ -37,7 +41,9 @@ __all__ = [
     "path_id",
     "read_file_bytes",
     "read_text_file",
+    "record_size_limit",
     "resolved_path",
+    "whole_file_size_limit",
 ]
 
 #: How much of a file is inspected for NUL bytes (binary detection) and for format sniffing.
@@ -63,14 +69,80 @@ Outcome: TypeAlias = Article | Failure | ReadSkip
 
 
 # --------------------------------------------------------------------------------------------------
+# Size limits: inputs are measured before they are read, so a huge file costs neither memory nor time.
+
+#: Most bytes one article's input may take (a text file, a web page, a JSON record or line), per
+#: character of the body limit: 16 MB by default. Generous on purpose: a body written as JSON escapes
+#: takes up to 12 bytes a character (two ``\uXXXX`` for one emoji), a page carries markup, and
+#: title, tags and metadata come on top.
+RECORD_BYTES_PER_BODY_CHAR = 16
+#: Most bytes of a file that must be parsed whole to find its records (a ``.json`` document, a feed),
+#: per character of the body limit: 32 MB by default. Parsed, such a file takes a few times its size
+#: in memory; JSON Lines files are read a line at a time and have no such limit.
+FILE_BYTES_PER_BODY_CHAR = 32
+
+
+@dataclass(frozen=True, slots=True)
+class SizeLimit:
+    """The most bytes an input may take, and how that number came about (both quoted in errors)."""
+
+    bytes: int
+    rule: str
+    hint: str = ""
+
+    def error(self, size: int, where: str, what: str = "file", *, at_least: bool = False) -> IngestError:
+        """The error for ``what`` at ``where`` of ``size`` bytes (``at_least``: more than the limit)."""
+        amount = f"more than {self.bytes:,}" if at_least else f"{size:,}"
+        hint = f"; {self.hint}" if self.hint else ""
+        return IngestError(
+            where, f"{what} has {amount} bytes, over the limit of {self.bytes:,} {self.rule}{hint}"
+        )
+
+    def check(self, size: int, where: str, what: str = "file", *, at_least: bool = False) -> None:
+        """Raise :meth:`error` when ``size`` is over the limit."""
+        if size > self.bytes:
+            raise self.error(size, where, what, at_least=at_least)
+
+
+def record_size_limit(max_body_chars: int | None) -> SizeLimit:
+    """The limit on one article's input (see :data:`RECORD_BYTES_PER_BODY_CHAR`)."""
+    body = body_limit(max_body_chars)
+    return SizeLimit(
+        RECORD_BYTES_PER_BODY_CHAR * body,
+        f"for one article ({RECORD_BYTES_PER_BODY_CHAR} bytes per character of max_body_chars={body:,})",
+    )
+
+
+def whole_file_size_limit(max_body_chars: int | None, hint: str = "") -> SizeLimit:
+    """The limit on a file parsed whole (see :data:`FILE_BYTES_PER_BODY_CHAR`)."""
+    body = body_limit(max_body_chars)
+    return SizeLimit(
+        FILE_BYTES_PER_BODY_CHAR * body,
+        f"for a file read whole ({FILE_BYTES_PER_BODY_CHAR} bytes per character of max_body_chars={body:,})",
+        hint,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
 # Reading files
 
 
-def read_file_bytes(path: str | os.PathLike[str], *, where: str | None = None) -> bytes:
-    """Read a whole file, refusing binary files (NUL bytes near the start) with :class:`IngestError`."""
+def read_file_bytes(
+    path: str | os.PathLike[str], *, where: str | None = None, limit: SizeLimit | None = None
+) -> bytes:
+    """Read a whole file, refusing binary files (NUL bytes near the start) with :class:`IngestError`.
+
+    A file over ``limit`` is refused from its size, before anything is read.
+    """
+    name = where or os.fspath(path)
     with open(path, "rb") as fh:
-        data = fh.read()
-    check_not_binary(data[:SNIFF_BYTES], where or os.fspath(path))
+        if limit is None:
+            data = fh.read()
+        else:
+            limit.check(os.fstat(fh.fileno()).st_size, name)
+            data = fh.read(limit.bytes + 1)  # the file may have grown since
+            limit.check(len(data), name, at_least=True)
+    check_not_binary(data[:SNIFF_BYTES], name)
     return data
 
 
@@ -112,10 +184,13 @@ def decode_text(
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def read_text_file(path: str | os.PathLike[str], *, where: str | None = None) -> str:
-    """Read a UTF-8 text file; binary files and invalid UTF-8 raise :class:`IngestError`."""
+def read_text_file(
+    path: str | os.PathLike[str], *, where: str | None = None, limit: SizeLimit | None = None
+) -> str:
+    """Read a UTF-8 text file; binary files, invalid UTF-8 and files over ``limit`` raise
+    :class:`IngestError`."""
     name = where or os.fspath(path)
-    return decode_text(read_file_bytes(path, where=name), name)
+    return decode_text(read_file_bytes(path, where=name, limit=limit), name)
 
 
 def resolved_path(path: str | os.PathLike[str]) -> str:
@@ -166,6 +241,8 @@ def failure_from(exc: BaseException, where: str) -> Failure:
             reason = reason.replace(f" ({exc.record})", "", 1)
     elif isinstance(exc, FileNotFoundError):
         reason = "no such file or directory"
+    elif isinstance(exc, OSError) and exc.errno == errno.ELOOP:
+        reason = "symbolic link loop (too many levels of symbolic links)"
     elif isinstance(exc, OSError):
         text = exc.strerror or str(exc) or type(exc).__name__
         reason = text[:1].lower() + text[1:]
@@ -181,11 +258,11 @@ def failure_from(exc: BaseException, where: str) -> Failure:
 
 
 def guarded(build: Callable[[], Article], where: str) -> Article | Failure:
-    """Run ``build``; any error except a missing dependency becomes a Failure for ``where``."""
+    """Run ``build``; any error except a missing dependency or a bad setting becomes a Failure."""
     try:
         return build()
-    except DependencyError:
-        raise  # a missing package is not a problem of this record: every record would fail
+    except (DependencyError, ConfigurationError):
+        raise  # not a problem of this record: every record would fail the same way
     except Exception as exc:
         return failure_from(exc, where)
 
@@ -273,19 +350,41 @@ def _clean_field(field: str, value: object) -> object:
     return value
 
 
-def _json_value(value: object) -> JsonValue:
-    """A JSON-compatible copy of ``value`` for ``metadata`` (dates as ISO text, others as text)."""
+class _TooDeepError(Exception):
+    """A metadata value nested deeper than :data:`~newsindex.models.MAX_METADATA_DEPTH`."""
+
+
+def _json_value(value: object, depth: int = 1) -> JsonValue:
+    """A JSON-compatible copy of ``value`` for ``metadata`` (dates as ISO text, others as text).
+
+    Raises :class:`_TooDeepError` past the metadata depth limit, which also keeps the recursion short.
+    """
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None  # JSON has no NaN/Infinity
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, Mapping | list | tuple) and depth > MAX_METADATA_DEPTH:
+        raise _TooDeepError
     if isinstance(value, Mapping):
-        return {str(k): _json_value(v) for k, v in value.items()}
+        return {str(k): _json_value(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value]
+        return [_json_value(v, depth + 1) for v in value]
     return str(value)
+
+
+def _metadata_value(key: str, value: object, where: str) -> JsonValue:
+    """``_json_value`` of one top-level key, whose error names the key and the record."""
+    try:
+        return _json_value(value, 2)  # a value under a key is already one level into metadata
+    except _TooDeepError:
+        raise ValidationError(
+            f"invalid Article ({where}): field 'metadata': {key!r} is nested more than "
+            f"{MAX_METADATA_DEPTH} levels deep",
+            field="metadata",
+            record=where,
+        ) from None
 
 
 def make_article(data: Mapping[str, Any], *, where: str, max_body_chars: int | None = None) -> Article:
@@ -324,10 +423,10 @@ def make_article(data: Mapping[str, Any], *, where: str, max_body_chars: int | N
         if _norm_key(str(key)) == "metadata" and isinstance(value, Mapping):
             given_metadata = value
             continue
-        metadata[str(key)] = _json_value(value)
+        metadata[str(key)] = _metadata_value(str(key), value, where)
     if isinstance(given_metadata, Mapping):
         # An explicit "metadata" object is the field itself: its keys win over loose extras.
-        metadata.update({str(k): _json_value(v) for k, v in given_metadata.items()})
+        metadata.update({str(k): _metadata_value(str(k), v, where) for k, v in given_metadata.items()})
     if metadata:
         mapped["metadata"] = metadata
     return Article.parse(mapped, record=where, max_body_chars=max_body_chars)

@@ -3,6 +3,9 @@
 trafilatura finds the main text of a page (leaving out navigation, cookie banners, footers, related
 links) and its metadata: title, date, authors, site name, canonical URL. It is an optional
 dependency (``newsindex[html]``), imported only when a page is read.
+
+Scripts, styles and ``<noscript>``/``<template>`` contents are removed before extraction, so they never
+reach the body. A page over :func:`~newsindex.ingest.base.record_size_limit` is refused from its size.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 from ..errors import DependencyError, IngestError
 from ..models import Article, parse_datetime
-from .base import clean_language, path_id, read_file_bytes, resolved_path
+from .base import clean_language, path_id, read_file_bytes, record_size_limit, resolved_path
 
 __all__ = ["read_html"]
 
@@ -69,7 +72,13 @@ def _declared_published(tree: Any) -> str | None:
     return None
 
 
+# libxml2 (under lxml) stops nesting elements at this depth without its "huge" option, which
+# trafilatura does not set: whatever lies deeper is dropped.
+_PARSER_MAX_DEPTH = 256
+
 _BOILERPLATE_TAGS = frozenset({"nav", "footer"})
+# Never text for a reader: code, styling, and what a browser shows only without JavaScript.
+_NOT_TEXT_TAGS = frozenset({"script", "style", "noscript", "template"})
 _BOILERPLATE_ROLES = frozenset({"navigation", "contentinfo"})
 _BANNER_WORDS = ("cookie", "consent", "gdpr")
 _NEVER_DROPPED = frozenset({"html", "body", "main", "article"})
@@ -89,8 +98,13 @@ def _remove(element: Any) -> None:
     parent.remove(element)
 
 
+def _is_json_data(element: Any) -> bool:
+    """``<script type="application/ld+json">``: page metadata that trafilatura reads (date, authors)."""
+    return bool(element.tag == "script" and "json" in (element.get("type") or "").lower())
+
+
 def _prune_boilerplate(tree: Any) -> None:
-    """Drop navigation, footers and cookie banners before extraction.
+    """Drop scripts, styles, navigation, footers and cookie banners before extraction.
 
     trafilatura leaves them out of real articles, but on a page with no article its fallback
     extractors return whatever text is left ("Home", "We use cookies"); without them such a page
@@ -100,6 +114,9 @@ def _prune_boilerplate(tree: Any) -> None:
     for element in tree.iter():
         tag = element.tag if isinstance(element.tag, str) else ""
         if not tag or tag in _NEVER_DROPPED:
+            continue
+        if tag in _NOT_TEXT_TAGS and not _is_json_data(element):
+            doomed.append(element)
             continue
         if tag in _BOILERPLATE_TAGS or (element.get("role") or "").lower() in _BOILERPLATE_ROLES:
             doomed.append(element)
@@ -140,6 +157,27 @@ def _paragraphs(body: Any) -> list[str]:
     return paragraphs
 
 
+def _depth(tree: Any) -> int:
+    """How deeply the elements of ``tree`` nest (walked without recursion)."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        element, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in element)
+    return deepest
+
+
+def _no_text_error(name: str, too_deep: bool) -> IngestError:
+    if too_deep:
+        return IngestError(
+            name,
+            f"no article text found (the markup nests deeper than {_PARSER_MAX_DEPTH - 1} levels; "
+            "the HTML parser drops what lies deeper)",
+        )
+    return IngestError(name, "no article text found")
+
+
 def _usable_time(text: str | None) -> str | None:
     """``text`` when it reads as a timestamp (else None, and trafilatura's date is used)."""
     if not text:
@@ -162,10 +200,11 @@ def read_html(
     trafilatura = _trafilatura()
     name = where or os.fspath(path)
     # Bytes, not text: trafilatura honours the page's declared charset (many pages are not UTF-8).
-    data = read_file_bytes(path, where=name)
+    data = read_file_bytes(path, where=name, limit=record_size_limit(max_body_chars))
     tree = trafilatura.load_html(data)
     if tree is None:
         raise IngestError(name, "not readable as HTML")
+    too_deep = _depth(tree) >= _PARSER_MAX_DEPTH  # said when no text is found: it may be why
     language = _page_language(tree)  # before extraction, which prunes the tree
     declared = _declared_published(tree)
     _prune_boilerplate(tree)
@@ -178,7 +217,7 @@ def read_html(
         date_extraction_params=dict(_DATE_PARAMS),
     )
     if doc is None:
-        raise IngestError(name, "no article text found")
+        raise _no_text_error(name, too_deep)
     title = (doc.title or "").strip() or None
     body_tree = getattr(doc, "body", None)
     if body_tree is not None and len(body_tree):
@@ -189,7 +228,7 @@ def read_html(
         paragraphs = paragraphs[1:]  # the page's <h1> repeats the title
     body = "\n\n".join(paragraphs)
     if not body.strip():
-        raise IngestError(name, "no article text found")
+        raise _no_text_error(name, too_deep)
     url = (doc.url or "").strip() or None
     authors = [a.strip() for a in (doc.author or "").split(";") if a.strip()]
     record: dict[str, object] = {

@@ -4,6 +4,11 @@
 ``"articles"`` or ``"items"`` (the shape of many news APIs). ``.jsonl``/``.ndjson`` hold one object per
 line. A bad record is a :class:`~newsindex.models.Failure` naming its item or line; the other records
 are still read. Field names are mapped by :func:`~newsindex.ingest.base.make_article`.
+
+Sizes are bounded before parsing: a ``.json`` file is parsed whole, so it may take at most
+:func:`~newsindex.ingest.base.whole_file_size_limit` bytes; a JSON Lines file is streamed, and each line
+may take at most :func:`~newsindex.ingest.base.record_size_limit` bytes (a longer one fails alone,
+without being held in memory).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import IO, Any
 
 from ..errors import IngestError
 from ..models import Failure
@@ -27,12 +32,17 @@ from .base import (
     guarded,
     make_article,
     read_text_file,
+    record_size_limit,
+    whole_file_size_limit,
 )
 
 __all__ = ["iter_json", "iter_jsonl"]
 
 _CONTAINER_KEYS = ("articles", "items")
 _BODY_KEYS = frozenset(FIELD_ALIASES["body"])
+_JSONL_HINT = "write large exports as JSON Lines (.jsonl), which are read a line at a time"
+# How much of an over-long line is read at a time while skipping to its end.
+_SKIP_CHUNK = 1 << 20
 
 
 def _kind(value: object) -> str:
@@ -90,7 +100,8 @@ def iter_json(
 ) -> Iterator[Outcome]:
     """Read a ``.json`` file; items are named ``file.json[item N]``, counting from 1."""
     name = where or os.fspath(path)
-    data = _loads(read_text_file(path, where=name), name, with_line=True)
+    limit = whole_file_size_limit(max_body_chars, _JSONL_HINT)
+    data = _loads(read_text_file(path, where=name, limit=limit), name, with_line=True)
     if isinstance(data, Mapping):
         records = _container_list(data)
         if records is None:
@@ -106,20 +117,46 @@ def iter_json(
         yield _record(item, f"{name}[item {number}]", max_body_chars)
 
 
-def _lines(path: str | os.PathLike[str], name: str) -> Iterator[tuple[int, str | IngestError]]:
-    """Number and decode the lines of a file; a line that does not decode is given as its error."""
+def _skip_rest_of_line(fh: IO[bytes]) -> tuple[int, bool]:
+    """Read past the end of the current line without keeping it.
+
+    Returns how many bytes were read and whether they ended with the newline (not at end of file).
+    """
+    skipped = 0
+    while True:
+        chunk = fh.readline(_SKIP_CHUNK)
+        skipped += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            return skipped, bool(chunk)
+
+
+def _lines(
+    path: str | os.PathLike[str], name: str, max_body_chars: int | None
+) -> Iterator[tuple[int, str | IngestError]]:
+    """Number and decode the lines of a file; a line that does not decode, or is over the size limit
+    of one record, is given as its error."""
+    line_limit = record_size_limit(max_body_chars)
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
         check_not_binary(head, name)
         if head.startswith(BOM_UTF16):
             # UTF-16 cannot be split on b"\n"; such files are rare and small, so decode them whole.
+            file_limit = whole_file_size_limit(max_body_chars)
+            file_limit.check(os.fstat(fh.fileno()).st_size, name)
             fh.seek(0)
-            text = decode_text(fh.read(), name)
+            text = decode_text(fh.read(file_limit.bytes + 1), name)
             yield from enumerate(text.split("\n"), start=1)
             return
         fh.seek(0)
         offset = 0
-        for number, raw in enumerate(fh, start=1):
+        number = 0
+        while raw := fh.readline(line_limit.bytes + 1):  # + 1: room for the newline
+            number += 1
+            if len(raw) > line_limit.bytes and not raw.endswith(b"\n"):
+                skipped, newline = _skip_rest_of_line(fh)
+                offset += len(raw) + skipped
+                yield number, line_limit.error(len(raw) + skipped - newline, name, "line")
+                continue
             try:
                 yield number, decode_text(raw, name, base_offset=offset, first_line=number, utf16=False)
             except IngestError as exc:
@@ -137,7 +174,7 @@ def iter_jsonl(
     """
     name = where or os.fspath(path)
     found = False
-    for number, text in _lines(path, name):
+    for number, text in _lines(path, name, max_body_chars):
         line_where = f"{name}:{number}"
         if isinstance(text, IngestError):
             found = True

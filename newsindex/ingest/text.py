@@ -18,7 +18,7 @@ import re
 from pydantic import JsonValue
 
 from ..models import Article
-from .base import path_id, read_text_file, resolved_path
+from .base import path_id, read_text_file, record_size_limit, resolved_path
 
 __all__ = ["MAX_HEADLINE_CHARS", "parse_text", "read_text"]
 
@@ -28,21 +28,32 @@ MAX_HEADLINE_CHARS = 200
 # "date 2026-01-25 " at the very start; the rest of that line is the lead paragraph. Only spaces and
 # tabs may separate the parts, so a date alone on its line leaves the body to start on the next one.
 _DATE_LINE = re.compile(r"\s*date[ \t]+(\d{4}-\d{1,2}-\d{1,2})(?=\s|$)[ \t]*", re.IGNORECASE)
-# A first line, then a line holding nothing but white space.
-_HEADLINE = re.compile(r"\s*([^\n]+)\n[ \t]*\n")
 _MARKDOWN_HEADING = re.compile(r"#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?")
+
+
+def _first_line_and_rest(text: str) -> tuple[str, str] | None:
+    """The first line with text, when a line of nothing but spaces and tabs follows it, and the text
+    after that line. Found with ``str.find``: a regular expression for it backtracks quadratically
+    over a long run of white space."""
+    start = len(text) - len(text.lstrip())
+    end = text.find("\n", start)
+    if start == len(text) or end < 0:
+        return None
+    blank_end = text.find("\n", end + 1)
+    if blank_end < 0 or text[end + 1 : blank_end].strip(" \t"):
+        return None
+    return text[start:end], text[blank_end + 1 :]
 
 
 def _headline(text: str) -> tuple[str | None, str]:
     """Split off a headline when the text starts with one; returns ``(title, rest)``."""
-    match = _HEADLINE.match(text)
-    if not match:
+    found = _first_line_and_rest(text)
+    if found is None:
         return None, text
-    line = match.group(1).strip()
+    line, rest = found[0].strip(), found[1]
     heading = _MARKDOWN_HEADING.fullmatch(line)
     if heading:
         line = heading.group(1).strip()
-    rest = text[match.end() :]
     if not line or len(line) > MAX_HEADLINE_CHARS or not rest.strip():
         return None, text
     # A line that ends like a sentence is more likely a one-sentence lead paragraph than a headline.
@@ -88,10 +99,11 @@ def read_text(
     """Read a ``.txt`` or ``.md`` file as one Article.
 
     Its id comes from the file's resolved path (so an edited file updates the same article) and
-    ``metadata["path"]`` holds that path.
+    ``metadata["path"]`` holds that path. A file over the size limit for one article
+    (:func:`~newsindex.ingest.base.record_size_limit`) is refused before it is read.
     """
     name = where or os.fspath(path)
-    text = read_text_file(path, where=name)
+    text = read_text_file(path, where=name, limit=record_size_limit(max_body_chars))
     return parse_text(
         text,
         where=name,

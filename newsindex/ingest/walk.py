@@ -1,22 +1,23 @@
 """Files and directories → a stream of outcomes, one per record, in a deterministic order.
 
 Directories are walked recursively in sorted order; symlinked directories are not followed (no
-loops, no escaping the tree), hidden entries are ignored, and ``README*`` files or unknown types are
-reported as :class:`~newsindex.ingest.base.ReadSkip`. A file that cannot be read becomes a
-:class:`~newsindex.models.Failure` and the walk goes on; only a missing optional package
-(:class:`~newsindex.errors.DependencyError`) stops it, since every later file of that type would fail
-the same way.
+loops, no escaping the tree), hidden entries are ignored, and ``README*`` files, unknown types, FIFOs,
+devices and broken or looping symbolic links are reported as :class:`~newsindex.ingest.base.ReadSkip`.
+A file that cannot be read becomes a :class:`~newsindex.models.Failure` and the walk goes on; only a
+missing optional package (:class:`~newsindex.errors.DependencyError`) or a bad setting stops it, since
+every later file would fail the same way.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..errors import ConfigurationError, DependencyError
-from ..models import Failure
+from ..models import Failure, body_limit
 from .base import SNIFF_BYTES, Outcome, ReadSkip, failure_from
 from .feed import iter_feed
 from .html import read_html
@@ -102,7 +103,7 @@ def _read(path: Path, fmt: str, limit: int | None) -> Iterator[Outcome]:
     where = str(path)
     try:
         yield from _READERS[fmt](path, where, limit)
-    except DependencyError:
+    except (DependencyError, ConfigurationError):
         raise
     except Exception as exc:
         yield failure_from(exc, where)
@@ -110,6 +111,16 @@ def _read(path: Path, fmt: str, limit: int | None) -> Iterator[Outcome]:
 
 def _is_readme(name: str) -> bool:
     return name.upper().startswith("README")
+
+
+def _dangling_link_reason(path: Path) -> str:
+    """Why a symbolic link leads to no file: a loop, or a missing target."""
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop (too many levels of symbolic links)"
+    return "broken symbolic link"
 
 
 def _walk(directory: Path, fmt: str, limit: int | None) -> Iterator[Outcome]:
@@ -131,8 +142,10 @@ def _walk(directory: Path, fmt: str, limit: int | None) -> Iterator[Outcome]:
             else:
                 kind = "file" if entry.is_file() else "other"
         except OSError as exc:
-            yield failure_from(exc, where)
-            continue
+            if exc.errno != errno.ELOOP:
+                yield failure_from(exc, where)
+                continue
+            kind = "other"  # a symbolic link loop: skipped like a broken link
         if kind == "dir":
             if (child / "store.sqlite").is_file() and (child / "manifest.json").is_file():
                 # An index kept inside the folder it indexes: its files are not articles.
@@ -144,8 +157,12 @@ def _walk(directory: Path, fmt: str, limit: int | None) -> Iterator[Outcome]:
             yield ReadSkip(where=where, reason="symbolic link to a directory, not followed")
             continue
         if kind == "other":
-            reason = "broken symbolic link" if entry.is_symlink() else "not a regular file"
-            yield ReadSkip(where=where, reason=reason)
+            if not entry.is_symlink():
+                yield ReadSkip(where=where, reason="not a regular file")  # a FIFO, socket or device
+            elif child.exists():
+                yield ReadSkip(where=where, reason="symbolic link to something not a regular file")
+            else:
+                yield ReadSkip(where=where, reason=_dangling_link_reason(child))
             continue
         if _is_readme(entry.name):
             yield ReadSkip(where=where, reason="README file")
@@ -167,7 +184,7 @@ def _load_one(item: PathArg, fmt: str, limit: int | None) -> Iterator[Outcome]:
     where = os.fspath(item)
     try:
         if not path.exists():
-            reason = "broken symbolic link" if path.is_symlink() else "no such file or directory"
+            reason = _dangling_link_reason(path) if path.is_symlink() else "no such file or directory"
             yield Failure(where=where, reason=reason)
             return
         if path.is_dir():  # a named directory is walked even when it is a symlink
@@ -196,8 +213,11 @@ def iter_load(
     ``format`` is one of :data:`FORMATS`; ``"auto"`` picks the reader by extension (a named file of
     unknown extension is sniffed), any other value forces that reader for every file. Arguments are
     checked at once (:class:`~newsindex.errors.ConfigurationError`); files are read lazily.
+    ``max_body_chars`` (default 1,000,000) bounds each body and, through it, the bytes read per
+    record and per file (see :mod:`newsindex.ingest.base`).
     """
     fmt = _check_format(format)
+    body_limit(max_body_chars)  # a bad limit is the caller's error, not one per record
     items = _path_list(paths)
 
     def outcomes() -> Iterator[Outcome]:

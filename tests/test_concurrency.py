@@ -1,0 +1,185 @@
+"""Processes side by side (issue 6.2): reader processes search in a loop while one writer process adds,
+updates and deletes; no reader ever sees an error (no "database is locked"), what they count agrees with what
+they can find, and an article is visible to a reader once the
+writer's ``add`` returned. A second writer gets an error naming the holder, or waits if told to.
+
+The processes use the small hashing embedder: what is tested is SQLite, FAISS and the files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import HashingEmbedder
+from helpers import cli_env
+
+from newsindex import Article, IndexLockedError, NewsIndex
+
+TESTS = Path(__file__).resolve().parent
+BATCHES = 30
+PER_BATCH = 20
+
+WRITER = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from conftest import HashingEmbedder
+from newsindex import Article, NewsIndex
+import newsindex.index
+newsindex.index.SAVE_AFTER_VECTORS = 50  # the vector file is rewritten often while readers read it
+newsindex.index.SAVE_AFTER_FRACTION = 0.0
+
+path, batches, per_batch = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+with NewsIndex.open(path, model=HashingEmbedder()) as ix:
+    print("open", flush=True)
+    for b in range(batches):
+        ix.add([Article(id=f"b{b:02d}-{i:02d}", body=f"Batch {b} item {i}: code zz{b:02d}x{i:02d}q about "
+                        "harbour works.") for i in range(per_batch)])
+        if b % 5 == 4:  # an update and a delete now and then, so that tombstones flow too
+            ix.add(Article(id=f"b{b - 1:02d}-00", body=f"Batch {b - 1} item 0 rewritten: code "
+                           f"zz{b - 1:02d}x00q about harbour works."))
+            ix.delete([f"b{b - 2:02d}-01"])
+        print(f"committed {b}", flush=True)
+        time.sleep(0.02)
+print("done", flush=True)
+"""
+
+READER = r"""
+import json, sys, time, traceback
+sys.path.insert(0, sys.argv[1])
+from conftest import HashingEmbedder
+from newsindex import NewsIndex
+
+path, done_flag = sys.argv[2], sys.argv[3]
+seen, errors, loops, last = [], [], 0, -1
+with NewsIndex.open(path, model=HashingEmbedder(), read_only=True) as ix:
+    import os
+    while True:
+        finished = os.path.exists(done_flag)
+        try:
+            before = len(ix)
+            hits = ix.search("harbour works", k=10_000, mode="dense")
+            lexical = ix.search("harbour", k=10_000, mode="lexical")
+            after = len(ix)
+            ids = [h.article.id for h in hits]
+            if len(ids) != len(set(ids)):
+                errors.append("an article twice in one result")
+            # Every commit of the writer changes the count except updates, which replace an
+            # article's passages in one transaction: so when the count held, so must the hits.
+            if before == after and not (len(ids) == len(lexical) == before):
+                errors.append(f"{before} counted, {len(ids)} dense and {len(lexical)} lexical hits")
+            for article_id in ids[:5]:
+                if not article_id.endswith("-01"):  # only those are ever deleted
+                    ix.get(article_id)
+            last = after
+            seen.append(after)
+        except Exception:
+            errors.append(traceback.format_exc())
+        loops += 1
+        if finished:
+            break
+print(json.dumps({"loops": loops, "errors": errors[:5], "n_errors": len(errors), "final": last,
+                  "distinct_counts": len(set(seen))}))
+"""
+
+
+def _spawn(code: str, *args: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", code, str(TESTS), *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+
+
+def test_readers_search_while_one_writer_writes(tmp_path: Path) -> None:
+    path = tmp_path / "ix"
+    done_flag = tmp_path / "done"
+    with NewsIndex.open(path, model=HashingEmbedder()) as ix:  # type: ignore[arg-type]
+        ix.add(Article(id="first", body="The first article about harbour works."))
+    readers = [_spawn(READER, path, done_flag) for _ in range(3)]
+    writer = _spawn(WRITER, path, BATCHES, PER_BATCH)
+    assert writer.stdout is not None
+    assert writer.stdout.readline().strip() == "open"
+
+    # A second writer: refused at once, naming the holder; or waiting for it when told to.
+    with pytest.raises(IndexLockedError) as info:
+        NewsIndex.open(path, model=HashingEmbedder())  # type: ignore[arg-type]
+    assert f"pid {writer.pid}" in str(info.value)
+
+    # Visibility: each batch the writer reports committed is found by a reader on its next call.
+    with NewsIndex.open(path, model=HashingEmbedder(), read_only=True) as reader:  # type: ignore[arg-type]
+        for line in writer.stdout:
+            if line.startswith("committed"):
+                batch = int(line.split()[1])
+                code = f"zz{batch:02d}x{PER_BATCH - 1:02d}q"
+                hits = reader.search(code, k=1, mode="lexical")
+                assert [h.article.id for h in hits] == [f"b{batch:02d}-{PER_BATCH - 1:02d}"], batch
+                dense = reader.search(f"Batch {batch} item {PER_BATCH - 1}: code {code}", k=1, mode="dense")
+                assert dense[0].article.id == f"b{batch:02d}-{PER_BATCH - 1:02d}"
+            elif line.strip() == "done":
+                break
+        assert writer.wait(timeout=120) == 0, writer.stderr.read() if writer.stderr else ""
+        expected = 1 + BATCHES * PER_BATCH - BATCHES // 5
+        assert len(reader) == expected
+
+    done_flag.touch()
+    reports = []
+    for proc in readers:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        reports.append(json.loads(out))
+    for report in reports:
+        assert report["n_errors"] == 0, report["errors"]
+        assert report["final"] == expected
+        assert report["loops"] >= 5
+    # The readers read while the writer wrote: they saw the index at several sizes.
+    assert max(r["distinct_counts"] for r in reports) >= 3, reports
+
+
+def test_a_second_writer_waits_when_told_to(tmp_path: Path) -> None:
+    path = tmp_path / "ix"
+    holder = NewsIndex.open(path, model=HashingEmbedder())  # type: ignore[arg-type]
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); from conftest import HashingEmbedder;"
+            "from newsindex import NewsIndex, Article;"
+            "ix = NewsIndex.open(sys.argv[2], model=HashingEmbedder(), lock_timeout=60);"
+            "ix.add(Article(id='late', body='Added after waiting.')); ix.close(); print('ok')",
+            str(TESTS),
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    time.sleep(2.0)
+    assert proc.poll() is None, "the second writer did not wait"
+    holder.add(Article(id="early", body="Added by the first writer."))
+    holder.close()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and out.strip() == "ok", err
+    assert time.monotonic() - started >= 2.0
+    with NewsIndex.open(path, model=HashingEmbedder(), read_only=True) as ix:  # type: ignore[arg-type]
+        assert "early" in ix and "late" in ix
+
+
+def test_the_cli_names_the_writer_holding_the_lock(tmp_path: Path) -> None:
+    from helpers import run_cli
+
+    path = tmp_path / "ix"
+    (tmp_path / "a.txt").write_text("Harbour works resumed on Monday.\n")
+    with NewsIndex.open(path, model=HashingEmbedder()):  # type: ignore[arg-type]
+        result = run_cli("ingest", tmp_path / "a.txt", "--index", path)
+    assert result.returncode == 2
+    assert f"pid {os.getpid()}" in result.stderr and "another writer" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
