@@ -323,6 +323,10 @@ class NewsIndex:
         self._searcher = Searcher(store, self._vectors, self.indexer)
         self._data_version = store.data_version()
         if not self.read_only:
+            if self._file_state is not None and self._file_state.size < 0:
+                # Written before checksums were recorded: write it again, now with its checksum.
+                self._dirty = True
+                self._save()
             self._write_manifest()
 
     def _upgrade(self, version: int) -> None:

@@ -221,6 +221,8 @@ class Searcher:
         while True:
             scores, ids = self.vectors.search(vector, fetch, allowed_ids=allowed_passages)
             pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+            if self.vectors.kind != "flat":
+                pairs = self._rescored(pairs, vector)
             spans = self.store.passage_spans([i for i, _ in pairs])
             best: dict[int, _Candidate] = {}
             for pid, score in pairs:
@@ -231,6 +233,14 @@ class Searcher:
             if len(best) >= depth or fetch >= available:
                 return list(best.values())[:depth]
             fetch *= 4
+
+    def _rescored(self, pairs: list[tuple[int, float]], vector: np.ndarray) -> list[tuple[int, float]]:
+        """Candidates of an approximate index scored again with the stored float vectors, best first:
+        its 8-bit codes cannot order near-ties, and the scores become the exact cosines."""
+        ids = [pid for pid, _ in pairs]
+        exact = self.store.vectors_of(ids, self.vectors.dim) @ np.asarray(vector, np.float32).reshape(-1)
+        order = np.argsort(-exact, kind="stable")
+        return [(ids[i], float(exact[i])) for i in order]
 
     @staticmethod
     def _fuse(*lists: list[_Candidate]) -> list[_Candidate]:

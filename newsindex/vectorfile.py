@@ -11,6 +11,7 @@ replaced, and ``newsindex check --repair`` rebuilds it from the store, which hol
 from __future__ import annotations
 
 import os
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,7 +109,7 @@ def read_vector_file(
             if state.matches(data):
                 return FaissRetriever.from_bytes(data, dim, where=str(path)), state
         if attempt + 1 < READ_ATTEMPTS:
-            continue
+            time.sleep(0.05)  # a writer may be between writing the manifest and renaming the file
     raise CorruptIndexError(
         str(path),
         f"does not match the size and checksum recorded in manifest.json (damaged or replaced): run "

@@ -21,6 +21,7 @@ __all__ = [
     "FaissRetriever",
     "build_approximate",
     "exact_search",
+    "rerank_exact",
     "unit",
     "unit_mean",
     "vectors_due_rebuild",
@@ -248,7 +249,15 @@ class FaissRetriever:
             selector = faiss.IDSelectorNot(masked)
             keep += [masked, selector]
         params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search or 0, k), sel=selector)
-        scores, ids = self._index.search(matrix, k, params=params)
+        # FAISS spreads an HNSW search over the queries: threads beyond their number only wait at
+        # barriers, which costs milliseconds per query on a busy machine (16 ms against 1.7 ms
+        # measured with 20k vectors on 2 loaded cores). The setting is put back afterwards.
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(max(1, min(threads, len(matrix))))
+        try:
+            scores, ids = self._index.search(matrix, k, params=params)
+        finally:
+            faiss.omp_set_num_threads(threads)
         del keep
         return scores.astype(np.float32), ids.astype(np.int64)
 
@@ -351,6 +360,9 @@ def vectors_due_rebuild(vectors: FaissRetriever) -> bool:
 
 #: The recall@10 an approximate index must reach against exact search before it is used.
 RECALL_TARGET = 0.95
+#: An approximate search fetches this many times k candidates, which are then ordered by their
+#: exact scores (the 8-bit codes cannot order near-ties).
+RERANK_DEPTH = 4
 #: The candidate-list sizes tried, smallest first, until the target is reached.
 EF_SEARCH_STEPS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 
@@ -369,15 +381,29 @@ def build_approximate(
     sample = _query_like(vectors, min(queries, len(ids)))
     truth = _exact_top(vectors, ids, sample, k)
     expected = [set(row) for row in truth.tolist()]
+    order = np.argsort(ids, kind="stable")
     recall = 0.0
     for ef in EF_SEARCH_STEPS:
         retriever.ef_search = ef
-        _, found = retriever.search(sample, k)
+        _, found = retriever.search(sample, k * RERANK_DEPTH)
+        found = rerank_exact(found, sample, vectors, ids, order, k)
         hits = [len(want & set(row)) for row, want in zip(found.tolist(), expected, strict=True)]
         recall = sum(hits) / max(1, sum(len(want) for want in expected))
         if recall >= RECALL_TARGET:
             break
     return retriever, recall
+
+
+def rerank_exact(
+    found: IdArray, queries: FloatArray, vectors: FloatArray, ids: IdArray, order: IdArray, k: int
+) -> IdArray:
+    """The top ``k`` of each row of candidates by exact score, as ``NewsIndex`` search reorders them
+    with the stored vectors."""
+    rows = order[np.searchsorted(ids, np.maximum(found, 0), sorter=order)]
+    scores = np.einsum("qcd,qd->qc", vectors[rows], queries)
+    scores[found < 0] = -np.inf
+    best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(found, best, axis=1)
 
 
 def _query_like(vectors: FloatArray, count: int, cosine: float = 0.6) -> FloatArray:

@@ -251,3 +251,15 @@ def test_check_takes_the_writer_lock(index: Path) -> None:
 
     with _open(index), pytest.raises(IndexLockedError, match="another writer"):
         check_index(index)
+
+
+def test_a_manifest_written_before_checksums_is_brought_up_to_date(index: Path) -> None:
+    """Indexes written before the vector file's checksum was recorded open, and gain it."""
+    manifest = index / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["vectors"] = {"tombstone_seq": data["vectors"]["current"]["tombstone_seq"]}
+    manifest.write_text(json.dumps(data))
+    before = _snapshot(index)  # opens for writing: the file is written again with its checksum
+    assert "current" in json.loads(manifest.read_text())["vectors"]
+    _assert_sound(index)
+    assert _snapshot(index) == before

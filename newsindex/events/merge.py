@@ -289,7 +289,8 @@ class EventPool:
         if not len(rows):
             return None
         cosines = self._centroids[rows] @ newcomer.vector
-        # Only the few nearest in meaning can win once the penalties (all subtractive) apply.
+        # The 16 nearest in meaning are weighed: shared words can lift one of them, and the cost of
+        # comparing words stays bounded however many events the window holds.
         order = np.argsort(-cosines)[:16]
         best_id, best_margin = None, 0.0
         for position in order:
