@@ -46,6 +46,7 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/same_event.py
 	$(BIN)/python benchmarks/ingest_speed.py
+	$(BIN)/python benchmarks/embedding_speed.py --passages 300
 
 clean:
 	rm -rf $(VENV) .site .pytest_cache .mypy_cache .ruff_cache

