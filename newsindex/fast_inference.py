@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .cache import cache_root
 from .errors import EmbeddingError
 
 __all__ = ["FastPathError", "FastPathNotInstalledError", "OpenVinoEncoder", "cache_root", "load_openvino"]
@@ -76,15 +77,6 @@ class FastPathError(EmbeddingError):
 
 class FastPathNotInstalledError(FastPathError):
     """A package the fast path needs is not installed."""
-
-
-def cache_root() -> Path:
-    """The user cache directory of newsindex (the same rule as the gazetteer's cache)."""
-    explicit = os.environ.get("NEWSINDEX_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    root = os.environ.get("XDG_CACHE_HOME")
-    return (Path(root) if root else Path.home() / ".cache") / "newsindex"
 
 
 def _version(package: str) -> str:

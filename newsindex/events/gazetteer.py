@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+from ..cache import cache_root
+
 __all__ = ["Countries", "Gazetteer", "Place", "PlaceKind", "load_countries", "load_gazetteer", "normalize"]
 
 PlaceKind = Literal["country", "admin1", "admin2", "city"]
@@ -257,10 +259,7 @@ def load_gazetteer() -> Gazetteer:
 
 
 def _cache_path() -> Path | None:
-    root = os.environ.get("NEWSINDEX_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
-    base = Path(root) if root else Path.home() / ".cache"
-    if not os.environ.get("NEWSINDEX_CACHE_DIR"):
-        base = base / "newsindex"
+    base = cache_root()
     try:
         versions = "-".join(importlib.metadata.version(name) for name in _SOURCES)
     except importlib.metadata.PackageNotFoundError:
