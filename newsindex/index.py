@@ -144,6 +144,17 @@ def _bound(value: DateLike, name: str, *, upper: bool) -> datetime | None:
     raise ConfigurationError(f"{name} must be a date, a datetime or a string, not {type(value).__name__}")
 
 
+def _merge_vectors(
+    mentions: list[tuple[EventMention, FloatArray]], article_vector: FloatArray | None
+) -> list[tuple[str, FloatArray]]:
+    """What each of an article's mentions is merged by: the lead mention stands for the whole article
+    (its mean passage vector), the others for the clauses that report them."""
+    return [
+        (mention.id, article_vector if seq == 0 and article_vector is not None else clause_vector)
+        for seq, (mention, clause_vector) in enumerate(mentions)
+    ]
+
+
 def _report_order(article: Article) -> tuple[bool, float, str]:
     return (
         article.published is None,
@@ -376,9 +387,14 @@ class NewsIndex:
                     for rid in chunk:
                         touched += store.delete_mentions(rid, self.dim, keep_terms=keep_terms)
                     self._reload_events(pool, touched)
+                    meaning = {rid: unit_mean(stored[rid][1]) if rid in stored else None for rid in chunk}
+                    pool.expect(
+                        pair
+                        for rid, mentions in zip(chunk, found, strict=True)
+                        for pair in _merge_vectors(mentions, meaning[rid])
+                    )
                     for rid, mentions in zip(chunk, found, strict=True):
-                        vector = unit_mean(stored[rid][1]) if rid in stored else None
-                        self._record_events(pool, rid, articles[rid], mentions, vector)
+                        self._record_events(pool, rid, articles[rid], mentions, meaning[rid])
             except BaseException:
                 self._pool = None
                 raise
@@ -421,8 +437,9 @@ class NewsIndex:
         report_ts = (article.published or datetime.now(UTC)).timestamp()
         joined: set[str] = set()
         terms = lead_terms(article.title, article.body) if mentions else None
-        for seq, (mention, clause_vector) in enumerate(mentions):
-            vector = article_vector if seq == 0 and article_vector is not None else clause_vector
+        for seq, ((mention, _), (_, vector)) in enumerate(
+            zip(mentions, _merge_vectors(mentions, article_vector), strict=True)
+        ):
             newcomer = Newcomer(
                 id=mention.id,
                 vector=vector,
@@ -726,7 +743,13 @@ class NewsIndex:
                 pool = self._event_pool()
                 self._reload_events(pool, touched)
                 # In order of publication, so that a batch merges the same whatever order it came in.
-                for article in sorted(to_read, key=_report_order):
+                ordered = sorted(to_read, key=_report_order)
+                pool.expect(
+                    pair
+                    for article in ordered
+                    for pair in _merge_vectors(found[article.id], meaning[article.id])
+                )
+                for article in ordered:
                     self._record_events(
                         pool, rids[article.id], article, found[article.id], meaning[article.id]
                     )

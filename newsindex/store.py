@@ -660,7 +660,7 @@ class Store:
                     leads=int(leads),
                     first_ts=float(first),
                     last_ts=float(last),
-                    days=[(int(d), str(t)) for d, t in json.loads(days)],
+                    days=list(dict.fromkeys((int(d), str(t)) for d, t in json.loads(days))),
                     types=Counter({str(k): int(v) for k, v in json.loads(types).items()}),
                     terms=Counter({str(k): int(v) for k, v in json.loads(terms).items()}),
                 )
@@ -699,7 +699,7 @@ class Store:
         )
         for _, _, day, kind, data, seq, title, body in rows:
             if day and json.loads(data).get("date_precision") == "day":
-                state.days.append((date.fromisoformat(day).toordinal(), str(kind)))
+                state.add_day(date.fromisoformat(day).toordinal(), str(kind))
             if seq == 0:
                 state.add_terms(lead_terms(title, body), keep_terms)
         self.save_event(state)

@@ -112,6 +112,12 @@ def _words(text: str) -> list[str]:
     return found
 
 
+#: How many of the nearest events in meaning a mention is weighed against.
+NEAREST = 16
+#: How many announced mentions are compared with the events in one product (see EventPool.expect).
+LOOK_AHEAD = 64
+
+
 @dataclass(frozen=True)
 class MergePolicy:
     """The weights of the merge decision (one default configuration for all collections)."""
@@ -144,7 +150,7 @@ class EventState:
     leads: int  # how many articles lead with it
     first_ts: float
     last_ts: float
-    #: (day ordinal, type) of each mention dated to the day
+    #: the distinct (day ordinal, type) pairs of its mentions dated to the day
     days: list[tuple[int, str]] = field(default_factory=list)
     types: Counter[str] = field(default_factory=Counter)
     #: the summed :func:`lead_terms` of the lead mentions that carried words
@@ -153,6 +159,11 @@ class EventState:
     @property
     def type(self) -> str:
         return self.types.most_common(1)[0][0] if self.types else ""
+
+    def add_day(self, day: int, kind: str) -> None:
+        """Note a mention dated to ``day``; each pair is kept once, so a long story's list stays short."""
+        if (day, kind) not in self.days:
+            self.days.append((day, kind))
 
     def add_terms(self, terms: Mapping[str, float], keep: int) -> None:
         """Count a lead report's words in; past ``2 * keep`` words only the ``keep`` most used stay."""
@@ -190,6 +201,7 @@ class EventPool:
         # Event-level document frequencies of the words events lead with, kept as events change.
         self._df: Counter[str] = Counter()
         self._counted: dict[str, frozenset[str]] = {}
+        self._ahead = _LookAhead()
 
     def load(self, states: Iterable[EventState]) -> None:
         for state in states:
@@ -204,6 +216,8 @@ class EventPool:
             self._ids.append(state.id)
             self._rows[state.id] = row
             self._grow(row + 1)
+        else:
+            self._ahead.changed(row)
         norm = float(np.linalg.norm(state.centroid))
         self._centroids[row] = state.centroid / norm if norm > 0 else state.centroid
         self._first[row] = state.first_ts
@@ -245,6 +259,15 @@ class EventPool:
         last[: len(self._last)] = self._last
         self._centroids, self._first, self._last = centroids, first, last
 
+    def expect(self, newcomers: Iterable[tuple[str, FloatArray]]) -> None:
+        """Announce the (mention id, vector) pairs about to be assigned, in order.
+
+        Comparing one mention with every event reads all the centroids; announced mentions are compared
+        :data:`LOOK_AHEAD` at a time in one matrix product, which reads them once per group. Only the
+        events changed or created since are compared again, so the decisions are the same.
+        """
+        self._ahead = _LookAhead(newcomers)
+
     def assign(self, newcomer: Newcomer, exclude: Collection[str] = ()) -> str:
         """The id of the event ``newcomer`` joins (its own id when it starts one); the pool is updated.
 
@@ -274,7 +297,7 @@ class EventPool:
             state.first_ts = min(state.first_ts, newcomer.report_ts)
             state.last_ts = max(state.last_ts, newcomer.report_ts)
         if newcomer.day is not None:
-            state.days.append((newcomer.day.toordinal(), newcomer.type))
+            state.add_day(newcomer.day.toordinal(), newcomer.type)
         state.types[newcomer.type] += 1
         self.put(state)
         return state.id
@@ -283,15 +306,18 @@ class EventPool:
         policy = self.policy
         span = policy.candidate_days * _DAY
         t = newcomer.report_ts
-        rows = np.flatnonzero(
-            (self._first[: len(self._ids)] - span <= t) & (self._last[: len(self._ids)] + span >= t)
-        )
+        count = len(self._ids)
+        rows = np.flatnonzero((self._first[:count] - span <= t) & (self._last[:count] + span >= t))
         if not len(rows):
             return None
-        cosines = self._centroids[rows] @ newcomer.vector
+        cosines = self._ahead.cosines(newcomer, self._centroids[:count])
+        if len(rows) < count:
+            cosines = cosines[rows]
         # The 16 nearest in meaning are weighed: shared words can lift one of them, and the cost of
         # comparing words stays bounded however many events the window holds.
-        order = np.argsort(-cosines)[:16]
+        nearest = min(NEAREST, len(rows))
+        order = np.argpartition(-cosines, nearest - 1)[:nearest]
+        order = order[np.argsort(-cosines[order], kind="stable")]
         best_id, best_margin = None, 0.0
         for position in order:
             event_id = self._ids[int(rows[position])]
@@ -345,3 +371,37 @@ class EventPool:
             return policy.threshold
         coherence = float(np.linalg.norm(state.centroid)) / state.size
         return max(policy.threshold, coherence - policy.coherence_margin)
+
+
+class _LookAhead:
+    """Cosines of announced mentions with the event centroids, computed a group at a time."""
+
+    def __init__(self, newcomers: Iterable[tuple[str, FloatArray]] = ()) -> None:
+        pairs = list(newcomers)
+        self._position = {mention_id: pos for pos, (mention_id, _) in enumerate(pairs)}
+        self._vectors = [np.asarray(vector, dtype=np.float32) for _, vector in pairs]
+        self._start = 0
+        self._block = np.zeros((0, 0), dtype=np.float32)  # rows: mentions from _start; columns: events
+        self._changed: set[int] = set()  # events whose centroid changed since the block was computed
+
+    def changed(self, row: int) -> None:
+        if row < self._block.shape[1]:
+            self._changed.add(row)
+
+    def cosines(self, newcomer: Newcomer, centroids: FloatArray) -> FloatArray:
+        """The cosine of ``newcomer`` with each row of ``centroids`` (the pool's events, in order)."""
+        pos = self._position.get(newcomer.id)
+        if pos is None or not np.array_equal(self._vectors[pos], newcomer.vector):
+            return centroids @ newcomer.vector
+        if not self._start <= pos < self._start + len(self._block):
+            group = np.stack(self._vectors[pos : pos + LOOK_AHEAD])
+            self._block = group @ centroids.T
+            self._start = pos
+            self._changed = set()
+        known = self._block.shape[1]
+        cosines = np.empty(len(centroids), dtype=np.float32)
+        cosines[:known] = self._block[pos - self._start]
+        stale = sorted(self._changed) + list(range(known, len(centroids)))
+        if stale:
+            cosines[stale] = centroids[stale] @ newcomer.vector
+        return cosines
