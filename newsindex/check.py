@@ -302,6 +302,12 @@ def _compare_vectors(vectors: FaissRetriever, state: VectorFileState, store: Sto
     """'' when the file, caught up with the store's later changes, holds exactly the store's vectors
     (to the precision of its 8-bit codes, for an approximate index)."""
     stored_ids = store.passage_ids()
+    held_ids = vectors.stored_ids()
+    ceiling = store.passage_id_ceiling()
+    if len(held_ids) and int(held_ids.max()) > ceiling:
+        return f"holds passage ids up to {int(held_ids.max())}; the store never assigned one above {ceiling}"
+    if len(np.unique(held_ids)) != len(held_ids):
+        return "holds some passage ids twice"
     if vectors.kind == "flat":
         _, removed = store.tombstones_after(state.tombstone_seq)
         vectors.remove(removed)

@@ -469,10 +469,19 @@ class NewsIndex:
         self._unsaved = 0
         self._recall = _recorded_recall(self.path / MANIFEST_FILE) if vectors.kind != "flat" else 1.0
         with self._store.snapshot():
+            ceiling = self._store.passage_id_ceiling()
+            if vectors.max_id() > ceiling:
+                raise CorruptIndexError(
+                    str(file),
+                    f"holds passage ids up to {vectors.max_id()}, but the store has never assigned one "
+                    f"above {ceiling}: run `newsindex check --index {self.path} --repair` to rebuild it "
+                    "from the store",
+                )
             if vectors.kind != "flat":
-                # A graph keeps removed vectors (masked): which ones is what the store no longer has.
-                vectors.mask(np.setdiff1d(vectors.stored_ids(), self._store.passage_ids()))
-                self._tombstone_seq = self._store.last_tombstone()
+                # A graph keeps removed vectors (masked): those the tombstones up to the file's
+                # name (ids are never reused); catching up masks the later ones.
+                dead = self._store.tombstoned_through(self._tombstone_seq)
+                vectors.mask(np.intersect1d(vectors.stored_ids(), dead))
             self._catch_up(vectors)
             passages = self._store.count("passages")
         if len(vectors) != passages:
@@ -811,10 +820,10 @@ class NewsIndex:
         """Fill each hit's ``event_ids``: the events its article reports, its lead event first."""
         if not hits:
             return hits
-        rids = {hit.article.id: self._store.rid_of(hit.article.id) for hit in hits}
-        events = self._store.event_ids_of([rid for rid in rids.values() if rid is not None])
+        rids = self._store.rids_of([hit.article.id for hit in hits])
+        events = self._store.event_ids_of(list(rids.values()))
         for hit in hits:
-            rid = rids[hit.article.id]
+            rid = rids.get(hit.article.id)
             hit.event_ids = events.get(rid, []) if rid is not None else []
         return hits
 

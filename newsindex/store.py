@@ -446,6 +446,14 @@ class Store:
         row = self.execute("SELECT rid FROM articles WHERE id = ?", (article_id,)).fetchone()
         return int(row[0]) if row else None
 
+    def rids_of(self, article_ids: Sequence[str]) -> dict[str, int]:
+        """Row ids of the articles that exist, by article id (one query per chunk)."""
+        found: dict[str, int] = {}
+        for chunk in _chunks(list(dict.fromkeys(article_ids))):
+            sql = f"SELECT id, rid FROM articles WHERE id IN ({','.join('?' * len(chunk))})"
+            found.update((str(aid), int(rid)) for aid, rid in self.execute(sql, chunk))
+        return found
+
     def articles(self, rids: Iterable[int]) -> dict[int, Article]:
         """Articles by row id (missing rows are left out)."""
         wanted = list(dict.fromkeys(rids))
@@ -583,6 +591,21 @@ class Store:
         ).fetchall()
         newest = int(rows[-1][0]) if rows else seq
         return newest, np.asarray([r[1] for r in rows], dtype=np.int64)
+
+    def passage_id_ceiling(self) -> int:
+        """The largest passage id ever assigned (ids are never reused), 0 before the first."""
+        row = self.execute(
+            "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'passages'), 0), "
+            "coalesce((SELECT max(id) FROM passages), 0))"
+        ).fetchone()
+        return int(row[0])
+
+    def tombstoned_through(self, seq: int) -> IdArray:
+        """The passage ids removed up to tombstone ``seq``, ascending."""
+        rows = self.execute(
+            "SELECT passage FROM tombstones WHERE seq <= ? ORDER BY passage", (seq,)
+        ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def last_tombstone(self) -> int:
         row = self.execute("SELECT max(seq) FROM tombstones").fetchone()

@@ -10,6 +10,7 @@ replaced, and ``newsindex check --repair`` rebuilds it from the store, which hol
 
 from __future__ import annotations
 
+import mmap
 import os
 import time
 import zlib
@@ -91,7 +92,7 @@ def read_vector_file(
     """
     for attempt in range(READ_ATTEMPTS):
         try:
-            data = path.read_bytes()
+            identity, size, crc = _checksum(path)
         except OSError as exc:
             raise CorruptIndexError(str(path), f"cannot be read ({exc})") from exc
         manifest = read_manifest()
@@ -104,10 +105,15 @@ def read_vector_file(
                     f"records no checksum for {path.name}; run `newsindex check --index "
                     f"{path.parent} --repair` to rebuild it from the store",
                 )
-            return FaissRetriever.from_bytes(data, dim, where=str(path)), legacy
+            return FaissRetriever.load(path, dim), legacy
         for state in states:
-            if state.matches(data):
-                return FaissRetriever.from_bytes(data, dim, where=str(path)), state
+            if state.size == size and state.crc32 == crc:
+                vectors = FaissRetriever.load(path, dim)
+                # FAISS read the file by its name: it is the file verified only if no writer has
+                # renamed another over it meanwhile (writers never change a file in place).
+                if _identity(path) == identity:
+                    return vectors, state
+                break
         if attempt + 1 < READ_ATTEMPTS:
             time.sleep(0.05)  # a writer may be between writing the manifest and renaming the file
     raise CorruptIndexError(
@@ -115,6 +121,23 @@ def read_vector_file(
         f"does not match the size and checksum recorded in manifest.json (damaged or replaced): run "
         f"`newsindex check --index {path.parent} --repair` to rebuild it from the store",
     )
+
+
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _checksum(path: Path) -> tuple[tuple[int, int, int, int], int, int]:
+    """The identity of the file at ``path``, its size and its CRC-32, read through a memory map (no
+    copy of a large file in memory)."""
+    with open(path, "rb") as handle:
+        stat = os.fstat(handle.fileno())
+        identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        if stat.st_size == 0:
+            return identity, 0, zlib.crc32(b"")
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return identity, stat.st_size, zlib.crc32(mapped)
 
 
 def _legacy_state(manifest: dict[str, Any] | None) -> VectorFileState | None:

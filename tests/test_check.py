@@ -10,12 +10,15 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import HashingEmbedder
 from helpers import run_cli
 
 from newsindex import Article, CorruptIndexError, NewsIndex
 from newsindex.check import check_index
+from newsindex.vectorfile import VectorFileState, write_vector_file
+from newsindex.vectors import FaissRetriever
 
 N_ARTICLES = 160
 WORDS = ["harbour", "bridge", "tram", "council", "school", "ferry", "orchard", "museum", "stadium", "library"]
@@ -113,11 +116,34 @@ def test_a_vector_file_of_another_index_is_caught(index: Path, tmp_path: Path) -
         ix.add([Article(id=f"o{i}", body=f"Other text number {i} about ferries.") for i in range(400)])
     for name in ("vectors.faiss", "manifest.json"):
         shutil.copy(other / name, index / name)
-    with pytest.raises(CorruptIndexError, match="passages"):
+    with pytest.raises(CorruptIndexError, match="passage"):
         _open(index)
     report = check_index(index, repair=True)
     assert [f.file.endswith("vectors.faiss") for f in report.findings] == [True]
     assert report.ok
+    _assert_sound(index)
+
+
+def test_a_vector_file_with_ids_the_store_never_assigned_is_caught(index: Path) -> None:
+    """As many vectors as passages, but one under an id the store has not given out yet: it would be
+    counted right, and a later passage would get its id twice."""
+    manifest = json.loads((index / "manifest.json").read_text())
+    with sqlite3.connect(index / "store.sqlite") as con:
+        rows = con.execute("SELECT id, vector FROM passages ORDER BY id").fetchall()
+        ceiling = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'passages'").fetchone()[0]
+    ids = np.array([r[0] for r in rows[:-1]] + [ceiling + 3], dtype=np.int64)
+    vectors = FaissRetriever(manifest["dim"])
+    vectors.add(ids, np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1))
+
+    def record(state: VectorFileState) -> None:
+        manifest["vectors"] = {"current": state.to_json()}
+        (index / "manifest.json").write_text(json.dumps(manifest))
+
+    write_vector_file(vectors, index / "vectors.faiss", manifest["vectors"]["current"]["tombstone_seq"], record)
+    with pytest.raises(CorruptIndexError, match="never assigned"):
+        _open(index)
+    report = check_index(index, repair=True)
+    assert ["never assigned" in f.problem for f in report.findings] == [True]
     _assert_sound(index)
 
 

@@ -155,3 +155,49 @@ def test_a_long_story_keeps_its_most_used_words_only() -> None:
     assert state.terms == {"izmir": 5, "quake": 3, "a": 1, "b": 1}  # not past twice the limit yet
     state.add_terms({"c": 1}, keep=2)
     assert state.terms == {"izmir": 5, "quake": 3}
+
+
+def _stream(seed: int, count: int) -> list[Newcomer]:
+    """Mentions around a few topics and days, some leads with words, some asides, in report order."""
+    rng = np.random.default_rng(seed)
+    topics = rng.standard_normal((12, 16)).astype(np.float32)
+    stream = []
+    for i in range(count):
+        topic = int(rng.integers(len(topics)))
+        vector = topics[topic] + 0.6 * rng.standard_normal(16).astype(np.float32)
+        lead = bool(rng.random() < 0.6)
+        stream.append(
+            Newcomer(
+                id=f"m{i}",
+                vector=(vector / np.linalg.norm(vector)).astype(np.float32),
+                report_ts=86400.0 * (i // 8),
+                day=date(2026, 1, 1 + int(rng.integers(20))) if rng.random() < 0.5 else None,
+                type="Battles" if topic % 2 else "Protests",
+                lead=lead,
+                terms=Counter({f"w{topic}": 1.0, f"x{i % 5}": 1.0}) if lead else None,
+            )
+        )
+    return stream
+
+
+def test_announced_mentions_are_assigned_exactly_as_unannounced_ones() -> None:
+    # The look-ahead product must not change a single decision, whatever the group boundaries.
+    for seed in range(3):
+        stream = _stream(seed, 300)
+        plain = EventPool(16)
+        expected = [plain.assign(m) for m in stream]
+        announced = EventPool(16)
+        announced.expect((m.id, m.vector) for m in stream[:150])
+        got = [announced.assign(m) for m in stream[:150]]
+        # A second batch, announced in part only: the rest is compared one by one.
+        announced.expect((m.id, m.vector) for m in stream[150:260])
+        got += [announced.assign(m) for m in stream[150:]]
+        assert got == expected
+        assert len(set(expected)) > 20  # events were both joined and started
+
+
+def test_an_event_keeps_each_day_and_type_once() -> None:
+    state = EventState(id="e", centroid=_vector(1.0), size=1, leads=1, first_ts=0.0, last_ts=0.0)
+    for day, kind in [(5, "Battles"), (5, "Battles"), (6, "Battles"), (5, "Protests")]:
+        state.add_day(day, kind)
+    assert state.days == [(5, "Battles"), (6, "Battles"), (5, "Protests")]
