@@ -212,27 +212,34 @@ class Searcher:
         fetch = max(depth * 4, 64)
         while True:
             scores, ids = self.vectors.search(vector, fetch, allowed_ids=allowed_passages)
-            pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+            keep = ids[0] >= 0
+            ids, scores = ids[0][keep], scores[0][keep]
             if self.vectors.kind != "flat":
-                pairs = self._rescored(pairs, vector)
-            spans = self.store.passage_spans([i for i, _ in pairs])
-            best: dict[int, _Candidate] = {}
-            for pid, score in pairs:
-                span = spans.get(pid)
-                if span is None or span[0] in best:
-                    continue  # a passage removed since, or a lesser passage of an article seen already
-                best[span[0]] = _Candidate(span[0], score=score, dense=score, passage=span[1:])
+                ids, scores = self._rescored(ids, vector)
+            rows = self.store.passage_spans(ids)
+            # Passages removed since have no row; of an article's passages the first (best) one counts.
+            present = np.flatnonzero(rows[:, 0] >= 0)
+            _, first = np.unique(rows[present, 0], return_index=True)
+            best = present[np.sort(first)]
             if len(best) >= depth or fetch >= available:
-                return list(best.values())[:depth]
+                return [
+                    _Candidate(
+                        int(rows[i, 0]),
+                        score=float(scores[i]),
+                        dense=float(scores[i]),
+                        passage=(int(rows[i, 1]), int(rows[i, 2])),
+                    )
+                    for i in best[:depth]
+                ]
             fetch *= 4
 
-    def _rescored(self, pairs: list[tuple[int, float]], vector: np.ndarray) -> list[tuple[int, float]]:
+    def _rescored(self, ids: np.ndarray, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Candidates of an approximate index scored again with the stored float vectors, best first:
         its 8-bit codes cannot order near-ties, and the scores become the exact cosines."""
-        ids = [pid for pid, _ in pairs]
-        exact = self.store.vectors_of(ids, self.vectors.dim) @ np.asarray(vector, np.float32).reshape(-1)
+        ids, stored = self.store.present_vectors(ids, self.vectors.dim)
+        exact = stored @ np.asarray(vector, np.float32).reshape(-1)
         order = np.argsort(-exact, kind="stable")
-        return [(ids[i], float(exact[i])) for i in order]
+        return ids[order], exact[order]
 
     @staticmethod
     def _fuse(*lists: list[_Candidate]) -> list[_Candidate]:

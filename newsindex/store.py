@@ -513,16 +513,22 @@ class Store:
             out.extend(int(r[0]) for r in rows)
         return np.asarray(out, dtype=np.int64)
 
-    def passage_spans(self, passage_ids: Sequence[int]) -> dict[int, tuple[int, int, int]]:
-        """passage id → (article rid, start, end)."""
-        found: dict[int, tuple[int, int, int]] = {}
-        for chunk in _chunks(list(passage_ids)):
+    def passage_spans(self, passage_ids: IdArray) -> npt.NDArray[np.int64]:
+        """For each of the distinct ``passage_ids``, a row (article rid, start, end); -1 everywhere for
+        ids the store no longer has. One query per chunk of ids."""
+        found = np.full((len(passage_ids), 3), -1, dtype=np.int64)
+        if not len(passage_ids):
+            return found
+        order = np.argsort(passage_ids, kind="stable")
+        ordered = passage_ids[order]
+        for chunk in _chunks(ordered.tolist()):
             rows = self.execute(
                 f"SELECT id, article, start, end FROM passages WHERE id IN ({','.join('?' * len(chunk))})",
                 chunk,
             ).fetchall()
-            for pid, rid, start, end in rows:
-                found[int(pid)] = (int(rid), int(start), int(end))
+            if rows:
+                table = np.array(rows, dtype=np.int64)
+                found[order[np.searchsorted(ordered, table[:, 0])]] = table[:, 1:]
         return found
 
     def passages_of(self, rids: Sequence[int]) -> dict[int, list[tuple[int, int, int]]]:
@@ -554,6 +560,17 @@ class Store:
         """Every passage id, ascending."""
         rows = self.execute("SELECT id FROM passages ORDER BY id").fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def present_vectors(self, passage_ids: IdArray, dim: int) -> tuple[IdArray, FloatArray]:
+        """The ``passage_ids`` the store still has, in the order given, and their vectors (another
+        process may have removed some since this one last looked)."""
+        blobs: dict[int, bytes] = {}
+        for chunk in _chunks(passage_ids.tolist()):
+            sql = f"SELECT id, vector FROM passages WHERE id IN ({','.join('?' * len(chunk))})"
+            blobs.update((int(i), bytes(v)) for i, v in self.execute(sql, chunk))
+        kept = np.asarray([i for i in passage_ids.tolist() if i in blobs], dtype=np.int64)
+        matrix = np.frombuffer(b"".join(blobs[i] for i in kept.tolist()), dtype=np.float32)
+        return kept, matrix.reshape(-1, dim)
 
     def vectors_of(self, passage_ids: Sequence[int] | IdArray, dim: int) -> FloatArray:
         """The vectors of ``passage_ids``, in that order (each id must exist)."""

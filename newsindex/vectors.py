@@ -33,8 +33,10 @@ FloatArray = npt.NDArray[np.float32]
 
 #: Links per node of the HNSW graph (memory grows with it; so does recall).
 HNSW_LINKS = 32
-#: Candidates kept while building the graph.
-HNSW_EF_CONSTRUCTION = 80
+#: Candidates kept while building the graph. A better graph for a slower build: on 100k vectors with
+#: the statistics of real passages, 200 instead of 80 took recall@10 from 0.905 to 0.952 at an
+#: ``ef_search`` of 256, and the build from 51 s to 127 s (2 cores).
+HNSW_EF_CONSTRUCTION = 200
 #: Vectors the 8-bit quantiser learns its ranges from.
 TRAIN_SAMPLE = 65_536
 #: A filter allowing at most this many vectors is answered exactly over them: at that size a plain
@@ -397,7 +399,7 @@ RECALL_TARGET = 0.95
 #: exact scores (the 8-bit codes cannot order near-ties).
 RERANK_DEPTH = 4
 #: The candidate-list sizes tried, smallest first, until the target is reached.
-EF_SEARCH_STEPS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+EF_SEARCH_STEPS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
 
 
 def build_approximate(
@@ -406,9 +408,10 @@ def build_approximate(
     """An HNSW index of ``vectors`` tuned for recall: the smallest ``ef_search`` whose recall@k
     against exact search reaches :data:`RECALL_TARGET`. Returns the index and the recall measured.
 
-    The tuning queries are stored vectors moved away from themselves (cosine 0.6 to where they
-    started, about as far as a short query is from the passage that answers it): a stored vector as
-    it is would be found through its own node, which overstates the recall real queries get.
+    The tuning queries are stored vectors moved away from themselves (cosine 0.5 to where they
+    started: the titles of Reuters articles used as queries are at 0.52 on average from their
+    nearest passage): a stored vector as it is would be found through its own node, which overstates
+    the recall real queries get.
     """
     retriever = FaissRetriever.approximate(vectors.shape[1], ids, vectors)
     sample = _query_like(vectors, min(queries, len(ids)))
@@ -439,7 +442,7 @@ def rerank_exact(
     return np.take_along_axis(found, best, axis=1)
 
 
-def _query_like(vectors: FloatArray, count: int, cosine: float = 0.6) -> FloatArray:
+def _query_like(vectors: FloatArray, count: int, cosine: float = 0.5) -> FloatArray:
     """``count`` stored vectors, each turned towards a random direction until its cosine with where
     it started is ``cosine``."""
     rng = np.random.default_rng(0)

@@ -139,7 +139,8 @@ def test_a_vector_file_with_ids_the_store_never_assigned_is_caught(index: Path) 
         manifest["vectors"] = {"current": state.to_json()}
         (index / "manifest.json").write_text(json.dumps(manifest))
 
-    write_vector_file(vectors, index / "vectors.faiss", manifest["vectors"]["current"]["tombstone_seq"], record)
+    seq = manifest["vectors"]["current"]["tombstone_seq"]
+    write_vector_file(vectors, index / "vectors.faiss", seq, record)
     with pytest.raises(CorruptIndexError, match="never assigned"):
         _open(index)
     report = check_index(index, repair=True)
