@@ -481,7 +481,9 @@ class NewsIndex:
                 # A graph keeps removed vectors (masked): those the tombstones up to the file's
                 # name (ids are never reused); catching up masks the later ones.
                 dead = self._store.tombstoned_through(self._tombstone_seq)
-                vectors.mask(np.intersect1d(vectors.stored_ids(), dead))
+                # isin picks a lookup table over the ids' range: milliseconds at a million ids, where
+                # intersect1d sorts them (about a second).
+                vectors.mask(dead[np.isin(dead, vectors.stored_ids())])
             self._catch_up(vectors)
             passages = self._store.count("passages")
         if len(vectors) != passages:
