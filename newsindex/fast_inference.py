@@ -118,6 +118,12 @@ def _cpu_precision(core: Any) -> str:
     return "bf16" if "BF16" in capabilities else "f32"
 
 
+#: A single text (a query) is padded to the first of these token counts it fits and run on a model
+#: compiled for that fixed shape: with one 10-token query on 2 cores, 2.8 ms against 4.8 ms for the
+#: model that takes any shape, and the same vector (cosine 0.99998 with float32 unpadded).
+FIXED_QUERY_LENGTHS = (16, 32)
+
+
 class OpenVinoEncoder:
     """A sentence-embedding model compiled by OpenVINO, with its own copy of the tokenizer.
 
@@ -141,17 +147,19 @@ class OpenVinoEncoder:
         self._spans = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._spans.no_padding()
         self._spans.no_truncation()
+        self._core = core
+        self._model_file = folder / "model.xml"
+        self._config = {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY"}
         try:
-            compiled = core.compile_model(
-                core.read_model(str(folder / "model.xml")),
-                "CPU",
-                {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY"},
-            )
+            compiled = core.compile_model(core.read_model(str(self._model_file)), "CPU", self._config)
         except RuntimeError as exc:  # OpenVINO reports unreadable files and compile errors this way
-            raise FastPathError(f"OpenVINO cannot compile {folder / 'model.xml'}: {exc}") from exc
+            raise FastPathError(f"OpenVINO cannot compile {self._model_file}: {exc}") from exc
         self._request = compiled.create_infer_request()
-        # One infer request, used by one thread at a time: requests are not thread-safe, and on a
-        # small machine parallel requests would only compete for the same cores.
+        # Single texts (queries) of at most each of these lengths run on a model compiled for that
+        # exact shape, made on first use (None: it could not be compiled; the general one serves).
+        self._fixed: dict[int, Any] = {}
+        # One infer request per model, used by one thread at a time: requests are not thread-safe, and
+        # on a small machine parallel requests would only compete for the same cores.
         self._lock = threading.Lock()
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
@@ -171,8 +179,40 @@ class OpenVinoEncoder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
 
+    def _fixed_request(self, length: int) -> tuple[Any, int] | None:
+        """The request of the fixed-shape model for one text of ``length`` tokens, if there is one
+        (called with the lock held)."""
+        width = next((w for w in FIXED_QUERY_LENGTHS if length <= w), None)
+        if width is None:
+            return None
+        if width not in self._fixed:
+            try:
+                model = self._core.read_model(str(self._model_file))
+                model.reshape({name: [1, width] for name in self.input_names})
+                compiled = self._core.compile_model(model, "CPU", self._config)
+                self._fixed[width] = compiled.create_infer_request()
+            except RuntimeError:  # a model that cannot take a fixed shape keeps the general path
+                self._fixed[width] = None
+        request = self._fixed[width]
+        return (request, width) if request is not None else None
+
     def _run(self, encodings: Sequence[Any]) -> FloatArray:
-        width = max(len(e.ids) for e in encodings)
+        if len(encodings) == 1:
+            with self._lock:
+                fixed = self._fixed_request(len(encodings[0].ids))
+                if fixed is not None:
+                    request, width = fixed
+                    return np.array(request.infer(self._feeds(encodings, width))[0], dtype=np.float32)
+        with self._lock:
+            # Copied while locked: the result's memory belongs to the request and the next call reuses it.
+            vectors: FloatArray = np.array(
+                self._request.infer(self._feeds(encodings, max(len(e.ids) for e in encodings)))[0],
+                dtype=np.float32,
+            )
+        return vectors
+
+    def _feeds(self, encodings: Sequence[Any], width: int) -> dict[str, Any]:
+        """The model's inputs for ``encodings``, padded to ``width`` tokens (padding is masked out)."""
         ids = np.full((len(encodings), width), self._pad_id, dtype=np.int64)
         mask = np.zeros((len(encodings), width), dtype=np.int64)
         types = np.zeros((len(encodings), width), dtype=np.int64)
@@ -182,11 +222,7 @@ class OpenVinoEncoder:
             mask[row, :length] = 1
             types[row, :length] = encoding.type_ids
         arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-        feeds = {name: arrays[name] for name in self.input_names}
-        with self._lock:
-            # Copied while locked: the result's memory belongs to the request and the next call reuses it.
-            vectors: FloatArray = np.array(self._request.infer(feeds)[0], dtype=np.float32)
-        return vectors
+        return {name: arrays[name] for name in self.input_names}
 
 
 def load_openvino(
