@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import average_precision, data_file
+from _common import data_file, gold_set, related_map
 
 from newsindex import EmbeddingIndexer, NewsIndex, SentenceTransformerEmbedder, load_articles
 from newsindex.fast_inference import OpenVinoEncoder, load_openvino
@@ -169,21 +169,12 @@ def report_speed(results: dict[str, Any], count: int) -> None:
 def same_event_map(name: str, model: SentenceTransformerEmbedder) -> tuple[float, float]:
     """Dense-mode same-event MAP of one set, as ``benchmarks/same_event.py`` computes it, and the
     seconds ``NewsIndex.add`` took (everything on: passages, events, lexical index)."""
-    articles = load_articles(data_file(f"{name}.jsonl"))
-    gold = {a.id: a.metadata.get("event") for a in articles}
-    members: dict[object, set[str]] = defaultdict(set)
-    for article_id, event in gold.items():
-        members[event].add(article_id)
-    queries = [a for a in articles if len(members[gold[a.id]]) > 1]
+    gold = gold_set(name)
     with tempfile.TemporaryDirectory() as tmp, NewsIndex.open(Path(tmp) / "ix", model=model) as ix:
         started = time.perf_counter()
-        ix.add(articles)
+        ix.add(gold.articles)
         ingest_s = time.perf_counter() - started
-        scores = []
-        for article in queries:
-            ranked = [hit.article.id for hit in ix.related(article.id, k=len(articles) - 1, mode="dense")]
-            scores.append(average_precision(ranked, members[gold[article.id]] - {article.id}))
-    return sum(scores) / len(scores), ingest_s
+        return related_map(ix, gold, "dense"), ingest_s
 
 
 def report_map(embedders: Embedders) -> None:

@@ -36,7 +36,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from _common import average_precision, data_file
+from _common import data_file, gold_set, related_map
 
 from newsindex import Article, NewsIndex, load_articles
 from newsindex.embedding import SentenceTransformerEmbedder
@@ -70,11 +70,8 @@ def _publication_order(articles: list[Article]) -> list[Article]:
 
 
 def evaluate_set(name: str) -> dict[str, Any]:
-    articles = load_articles(data_file(f"{name}.jsonl"))
-    gold = {a.id: a.metadata.get("event") for a in articles}
-    by_event: dict[object, set[str]] = defaultdict(set)
-    for article_id, event in gold.items():
-        by_event[event].add(article_id)
+    gold_events = gold_set(name)
+    articles, gold, by_event = gold_events.articles, gold_events.gold, gold_events.by_event
     with tempfile.TemporaryDirectory() as tmp, NewsIndex.open(Path(tmp) / "ix") as ix:
         started = time.perf_counter()
         ordered = _publication_order(articles)
@@ -86,11 +83,7 @@ def evaluate_set(name: str) -> dict[str, Any]:
             events = ix.article_events(article.id)
             clusters[article.id] = events[0].id if events else f"alone:{article.id}"
         precision, recall, f1 = bcubed_f1(clusters, gold)
-        queries = [a for a in articles if len(by_event[gold[a.id]]) > 1]
-        scores = []
-        for article in queries:
-            ranked = [h.article.id for h in ix.related(article.id, k=len(articles) - 1)]
-            scores.append(average_precision(ranked, by_event[gold[article.id]] - {article.id}))
+        same_event_map = related_map(ix, gold_events)
         stats = ix.stats()
     return {
         "set": name,
@@ -102,7 +95,7 @@ def evaluate_set(name: str) -> dict[str, Any]:
         "bcubed_recall": recall,
         "bcubed_f1": f1,
         "floor": FLOORS.get(name),
-        "related_map": sum(scores) / len(scores),
+        "related_map": same_event_map,
         "map_reference": MAP_REFERENCE.get(name),
         "ingest_s": ingest_s,
     }

@@ -13,24 +13,19 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
-from _common import average_precision, data_file
+from _common import gold_set, related_map
 
-from newsindex import NewsIndex, load_articles
+from newsindex import NewsIndex
 
 REFERENCE = {"events-g5w1h": (0.953, 0.904), "events-basil": (0.970, 0.963)}
 MODES = ("dense", "lexical", "hybrid")
 
 
 def evaluate(name: str, keep: Path | None = None) -> dict[str, float]:
-    articles = load_articles(data_file(f"{name}.jsonl"))
-    gold = {a.id: a.metadata.get("event") for a in articles}
-    by_event: dict[object, set[str]] = defaultdict(set)
-    for article_id, event in gold.items():
-        by_event[event].add(article_id)
-    queries = [a for a in articles if len(by_event[gold[a.id]]) > 1]
+    gold = gold_set(name)
+    articles, queries = gold.articles, gold.queries
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         where = keep / name if keep else Path(tmp) / "ix"
@@ -40,12 +35,7 @@ def evaluate(name: str, keep: Path | None = None) -> dict[str, float]:
             results = {}
             for mode in MODES:
                 started = time.perf_counter()
-                scores = []
-                for article in queries:
-                    hits = ix.related(article.id, k=len(articles) - 1, mode=mode)
-                    ranked = [h.article.id for h in hits]
-                    scores.append(average_precision(ranked, by_event[gold[article.id]] - {article.id}))
-                results[mode] = sum(scores) / len(scores)
+                results[mode] = related_map(ix, gold, mode)
                 results[f"{mode}_ms_per_query"] = 1000 * (time.perf_counter() - started) / len(queries)
     results["ingest_s"] = ingest_s
     results["articles"] = len(articles)

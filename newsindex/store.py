@@ -574,12 +574,11 @@ class Store:
 
     def vectors_of(self, passage_ids: Sequence[int] | IdArray, dim: int) -> FloatArray:
         """The vectors of ``passage_ids``, in that order (each id must exist)."""
-        wanted = [int(i) for i in passage_ids]
-        blobs: dict[int, bytes] = {}
-        for chunk in _chunks(wanted):
-            sql = f"SELECT id, vector FROM passages WHERE id IN ({','.join('?' * len(chunk))})"
-            blobs.update((int(i), bytes(v)) for i, v in self.execute(sql, chunk))
-        return np.frombuffer(b"".join(blobs[i] for i in wanted), dtype=np.float32).reshape(-1, dim)
+        wanted = np.asarray(passage_ids, dtype=np.int64).reshape(-1)
+        kept, matrix = self.present_vectors(wanted, dim)
+        if len(kept) != len(wanted):
+            raise KeyError(f"passages not in the store: {np.setdiff1d(wanted, kept)[:10].tolist()}")
+        return matrix
 
     def passage_vectors_of(
         self, rids: Sequence[int], dim: int
