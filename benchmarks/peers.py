@@ -472,14 +472,25 @@ def date_window(stamps: list[float]) -> tuple[float, float]:
 
 def prepare_dataset(name: str, limit: int, chunks: int, n_queries: int, workdir: Path, model: str) -> Dataset:
     """Write the slices each system reads: article records (newsindex) and passages (the peers)."""
-    from newsindex import EmbeddingIndexer, SentenceTransformerEmbedder, load_articles
+    from newsindex import Article, EmbeddingIndexer, SentenceTransformerEmbedder
+    from newsindex.ingest import iter_load
 
     records, note = select_records(name, limit)
     workdir.mkdir(parents=True, exist_ok=True)
     write_jsonl(workdir / "articles.jsonl", records)
-    articles = load_articles(workdir / "articles.jsonl")  # newsindex's own reading of dates and ids
-    if len(articles) != len(records):
-        sys.exit(f"{name}: newsindex read {len(articles)} of {len(records)} records")
+    # newsindex's own reading of dates and ids; a record it refuses (Reuters has a few dates with
+    # markup in them) is reported and left out for every system, so all get the same articles.
+    outcomes = list(iter_load(workdir / "articles.jsonl"))
+    if len(outcomes) != len(records):
+        sys.exit(f"{name}: newsindex read {len(outcomes)} outcomes from {len(records)} records")
+    refused = [o for o in outcomes if not isinstance(o, Article)]
+    for failure in refused:
+        print(f"{name}: left out {getattr(failure, 'where', '?')}: {getattr(failure, 'reason', failure)}")
+    if refused:
+        records = [r for r, o in zip(records, outcomes, strict=True) if isinstance(o, Article)]
+        note = "; ".join(filter(None, [note, f"{len(refused)} record(s) newsindex refuses left out"]))
+        write_jsonl(workdir / "articles.jsonl", records)
+    articles = [o for o in outcomes if isinstance(o, Article)]
     indexer = EmbeddingIndexer(SentenceTransformerEmbedder(model))
     started = time.perf_counter()
     passages_of = [indexer.prepare(article)[1] for article in articles]
