@@ -23,12 +23,14 @@ from __future__ import annotations
 import calendar
 import contextlib
 import datetime
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
 from ..models import DatePrecision as Precision
+from .screen import LiteralScreen
 
 __all__ = ["DateMention", "event_date", "find_dates"]
 
@@ -718,11 +720,18 @@ def _publication_day(published: datetime.datetime | None) -> datetime.date | Non
     return published.date()
 
 
+@functools.cache
+def _rule_screen() -> LiteralScreen:
+    """Skips the rules that cannot match a text (most name a month or a weekday)."""
+    return LiteralScreen([rule.pattern for rule in _RULES])
+
+
 def _readings(ctx: _Context) -> list[tuple[int, int, _Reading]]:
     """The longest leftmost matches of all rules that mean a real day."""
     matches: list[tuple[int, int, int, re.Match[str]]] = []
-    for order, rule in enumerate(_RULES):
-        matches.extend((m.start(), -(m.end() - m.start()), order, m) for m in rule.pattern.finditer(ctx.text))
+    for order in _rule_screen().candidates(ctx.text):
+        pattern = _RULES[order].pattern
+        matches.extend((m.start(), -(m.end() - m.start()), order, m) for m in pattern.finditer(ctx.text))
     matches.sort(key=lambda item: item[:3])
     chosen: list[tuple[int, int, _Reading]] = []
     taken_until = 0

@@ -87,6 +87,8 @@ _DROPPED = re.compile(r"[.,()\"'’‘ʻʼ`´ʿʾ]")
 _MARKS = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
+# Cached: the rules look up the same capitalised words and phrases ("The", "President") again and again.
+@functools.lru_cache(maxsize=1 << 16)
 def normalize(text: str) -> str:
     """The lookup key of a name: lower case, accents and dots dropped, hyphens and spaces as one space."""
     if not text.isascii():
