@@ -484,8 +484,10 @@ def prepare_dataset(name: str, limit: int, chunks: int, n_queries: int, workdir:
     if len(outcomes) != len(records):
         sys.exit(f"{name}: newsindex read {len(outcomes)} outcomes from {len(records)} records")
     refused = [o for o in outcomes if not isinstance(o, Article)]
-    for failure in refused:
+    for failure in refused[:3]:
         print(f"{name}: left out {getattr(failure, 'where', '?')}: {getattr(failure, 'reason', failure)}")
+    if len(refused) > 3:
+        print(f"{name}: ... {len(refused):,} records left out in all")
     if refused:
         records = [r for r, o in zip(records, outcomes, strict=True) if isinstance(o, Article)]
         note = "; ".join(filter(None, [note, f"{len(refused)} record(s) newsindex refuses left out"]))
