@@ -122,8 +122,9 @@ class Searcher:
             raise ConfigurationError(f"k must be at least 1, got {k}")
         if not query.strip() and query_vector is None:
             raise ConfigurationError("the query is empty")
-        allowed = self.store.matching_rids(where) if where.active else None
-        if allowed is not None and not allowed:
+        # Every article has passages, so no allowed passage means no matching article.
+        allowed = self.store.matching_passage_ids(where) if where.active else None
+        if allowed is not None and not len(allowed):
             return []
         terms = query_terms(query)
         depth = k if mode != "hybrid" else max(2 * k, 50)
@@ -205,9 +206,9 @@ class Searcher:
             picked.append(_Candidate(order[i], score=float(scores[i]), passage=spans[best]))
         return self._hits(picked, terms)
 
-    def _dense(self, vector: np.ndarray, depth: int, allowed: list[int] | None) -> list[_Candidate]:
-        """Best passage per article, best articles first; deepens until ``depth`` articles are found."""
-        allowed_passages = self.store.passage_ids_of(allowed) if allowed is not None else None
+    def _dense(self, vector: np.ndarray, depth: int, allowed_passages: np.ndarray | None) -> list[_Candidate]:
+        """Best passage per article, best articles first; deepens until ``depth`` articles are found.
+        ``allowed_passages`` (ids) restricts the search, None searches all."""
         available = len(allowed_passages) if allowed_passages is not None else len(self.vectors)
         fetch = max(depth * 4, 64)
         while True:

@@ -479,10 +479,20 @@ class Store:
                 )
         return found
 
-    def matching_rids(self, where: ArticleFilter) -> list[int]:
+    def matching_passage_ids(self, where: ArticleFilter) -> IdArray:
+        """Ids of the passages of the articles ``where`` matches, in one statement.
+
+        They come back as one comma-separated string rather than a row each: a filter keeping 1% of
+        a million passages is 10,000 ids, and building a Python row for each cost more than the query.
+        """
         clause, params = where.sql()
-        rows = self.execute(f"SELECT a.rid FROM articles a WHERE {clause}", params).fetchall()
-        return [int(r[0]) for r in rows]
+        row = self.execute(
+            f"SELECT group_concat(p.id) FROM passages p JOIN articles a ON a.rid = p.article WHERE {clause}",
+            params,
+        ).fetchone()
+        if row is None or not row[0]:
+            return np.zeros(0, dtype=np.int64)
+        return np.array(str(row[0]).split(","), dtype=np.int64)
 
     # -- passages and vectors -------------------------------------------------------------------
 

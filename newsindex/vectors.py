@@ -108,6 +108,9 @@ class FaissRetriever:
     the graph rebuilt by its owner once the mask grows, see :attr:`masked_fraction`).
     """
 
+    #: The number of stored ids when they were last seen in ascending order (see ``_decode_stored``).
+    _ordered_through: int = -1
+
     def __init__(self, dim: int) -> None:
         if dim < 1:
             raise ConfigurationError(f"dimension must be positive, got {dim}")
@@ -285,18 +288,59 @@ class FaissRetriever:
 
     def _search_subset(self, matrix: FloatArray, k: int, allowed: IdArray) -> tuple[FloatArray, IdArray]:
         """Exact top-k over the allowed vectors (decoded from the graph's storage)."""
-        held = allowed
-        try:
-            vectors = self._index.reconstruct_batch(held)
-        except RuntimeError:  # an allowed id the index lacks (committed after the last catch-up)
-            held = allowed[np.isin(allowed, _faiss().vector_to_array(self._index.id_map))]
-            vectors = self._index.reconstruct_batch(held) if len(held) else np.zeros((0, self.dim))
-        scores, ids = exact_search(np.asarray(vectors, np.float32), held, matrix, k)
+        decoded = self._decode_stored(allowed)
+        if decoded is not None:
+            held, vectors = decoded
+        else:
+            held = allowed
+            try:
+                found = self._index.reconstruct_batch(held)
+            except RuntimeError:  # an allowed id the index lacks (committed after the last catch-up)
+                held = allowed[np.isin(allowed, _faiss().vector_to_array(self._index.id_map))]
+                found = self._index.reconstruct_batch(held) if len(held) else np.zeros((0, self.dim))
+            vectors = np.asarray(found, np.float32)
+        if len(held):
+            # FAISS scans query by query on one thread; numpy's product would call a BLAS that
+            # spreads one query over every core (8 ms against 0.8 ms for 10,000 vectors, measured
+            # on 2 busy cores).
+            with _threads_per_query(len(matrix)):
+                scores, rows = _faiss().knn(matrix, vectors, min(k, len(held)), _faiss().METRIC_INNER_PRODUCT)
+            ids = np.where(rows >= 0, held[np.maximum(rows, 0)], -1)
+        else:
+            scores, ids = np.zeros((len(matrix), 0), np.float32), np.zeros((len(matrix), 0), np.int64)
         if ids.shape[1] < k:  # pad as FAISS does
             pad = k - ids.shape[1]
             scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf)
             ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
         return scores.astype(np.float32), ids.astype(np.int64)
+
+    def _decode_stored(self, wanted: IdArray) -> tuple[IdArray, FloatArray] | None:
+        """The ids of ``wanted`` the graph holds and their decoded vectors, read straight from the
+        quantised codes: about twice as fast as ``reconstruct_batch``, which looks each id up in a
+        hash map and decodes one vector at a time. None where the layout is not the expected one
+        (ids out of insertion order, or a FAISS whose storage exposes no codes)."""
+        faiss = _faiss()
+        stored = faiss.vector_to_array(self._index.id_map)
+        total = len(stored)
+        if self._ordered_through != total:
+            # Ids are appended in increasing order (passage ids only grow), so this holds unless an
+            # index was built otherwise; checked once per size.
+            if total and not bool(np.all(stored[1:] > stored[:-1])):
+                return None
+            self._ordered_through = total
+        try:
+            storage = faiss.downcast_index(faiss.downcast_index(self._index.index).storage)
+            codes = faiss.rev_swig_ptr(storage.codes.data(), total * storage.code_size)
+        except (AttributeError, RuntimeError, TypeError):  # another index type or FAISS version
+            return None
+        positions = np.minimum(np.searchsorted(stored, wanted), max(total - 1, 0))
+        present = stored[positions] == wanted if total else np.zeros(len(wanted), dtype=bool)
+        positions = positions[present]
+        table = np.asarray(codes, dtype=np.uint8).reshape(total, storage.code_size)
+        vectors = storage.sa_decode(np.ascontiguousarray(table[positions])) if len(positions) else None
+        if vectors is None:
+            return wanted[present], np.zeros((0, self.dim), dtype=np.float32)
+        return wanted[present], np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the index atomically: a temporary file, flushed to disk, then renamed over."""
@@ -375,7 +419,13 @@ def exact_search(
     """Brute-force inner-product top-k in numpy: the reference FAISS results are checked against."""
     scores = queries @ vectors.T
     k = min(k, len(ids))
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    if 0 < k < len(ids) // 4:
+        # The k best by partition first: sorting all of a filter's 10,000 scores cost more than the product.
+        best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        ranked = np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable")
+        order = np.take_along_axis(best, ranked, axis=1)
+    else:
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     return np.take_along_axis(scores, order, axis=1), ids[order]
 
 

@@ -74,6 +74,24 @@ def test_filters_fill_k_and_removed_vectors_never_come_back(monkeypatch: pytest.
     assert vectors_module.vectors_due_rebuild(retriever) is True  # more than 20% masked
 
 
+def test_a_filtered_search_decodes_the_allowed_codes_as_faiss_does() -> None:
+    x = _clustered(2000)
+    ids = np.arange(5, 2005, dtype=np.int64)
+    retriever, _ = build_approximate(ids, x)
+    # Unsorted, with ids the index never held (committed after its last catch-up).
+    wanted = np.array([1500, 7, 9999, 40, 1200, 3, 600], dtype=np.int64)
+    held, decoded = retriever._decode_stored(wanted)
+    assert held.tolist() == [1500, 7, 40, 1200, 600]
+    assert np.array_equal(decoded, retriever._index.reconstruct_batch(held))
+    _, got = retriever.search(x[:3], 5, allowed_ids=wanted)
+    assert np.isin(got, held).all() and (got >= 0).all()
+    # An index whose ids are out of order is decoded the slower way, with the same answer.
+    shuffled = FaissRetriever.approximate(DIM, ids[::-1].copy(), x[::-1].copy())
+    assert shuffled._decode_stored(wanted) is None
+    _, again = shuffled.search(x[:3], 5, allowed_ids=wanted)
+    assert np.isin(again, held).all() and (again >= 0).all()
+
+
 def _article(i: int) -> Article:
     topics = ["harbour", "tram", "orchard", "museum", "stadium", "bridge", "ferry", "school"]
     body = f"Report {i} about the {topics[i % 8]} in district {i % 13}: marker mk{i:04d}q was noted."
