@@ -37,6 +37,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "ix"
+        if args.limit:
+            # The re-ingest reads a file: one holding just these articles, or it would add the rest.
+            source = Path(tmp) / source.name
+            source.write_text("".join(a.model_dump_json() + "\n" for a in articles), encoding="utf-8")
         started = time.perf_counter()
         with NewsIndex.open(path, model=embedder) as ix:
             report = ix.add(articles)

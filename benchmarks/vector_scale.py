@@ -82,6 +82,7 @@ def synthetic(real: np.ndarray, total: int, how: str = "gaussian", seed: int = 0
     ``gaussian``: drawn from a normal distribution with the real vectors' mean and covariance, then
     normalised: the same first and second moments as real passages (on 2,585 Reuters passages the
     cosine between two random vectors averages 0.19, sd 0.12, real; 0.19, sd 0.11, drawn).
+    ``mixture``: see :func:`_mixture`; the real vectors' grouping kept as well as their spread.
     ``copies``: a random real vector plus isotropic noise of norm ``NOISE_NORM``, normalised. Each
     real vector then has hundreds of near-identical copies, the top 10 of a query are near-ties, and
     two random vectors are less alike than real ones (0.10, sd 0.08): a harder and less realistic
@@ -89,6 +90,8 @@ def synthetic(real: np.ndarray, total: int, how: str = "gaussian", seed: int = 0
     """
     if how == "gaussian":
         return _gaussian(real, total, seed)
+    if how == "mixture":
+        return _mixture(real, total, seed)
     rng = np.random.default_rng(seed)
     out = np.empty((total, real.shape[1]), dtype=np.float32)
     out[: len(real)] = real[:total]
@@ -112,6 +115,31 @@ def _gaussian(real: np.ndarray, total: int, seed: int) -> np.ndarray:
     for pos in range(len(real), total, 100_000):
         n = min(100_000, total - pos)
         block = mean + rng.standard_normal((n, real.shape[1])).astype(np.float32) @ scale
+        out[pos : pos + n] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def _mixture(real: np.ndarray, total: int, seed: int, clusters: int = 64) -> np.ndarray:
+    """A mixture of normals: the real vectors grouped by k-means, each draw a group's centre plus a
+    deviation with the covariance of the real vectors around their own centres (shared by all
+    groups: a few thousand real vectors cannot estimate one 384 × 384 covariance per group)."""
+    import faiss
+
+    rng = np.random.default_rng(seed)
+    kmeans = faiss.Kmeans(real.shape[1], clusters, niter=25, seed=seed, verbose=False)
+    kmeans.train(np.ascontiguousarray(real, dtype=np.float32))
+    _, labels = kmeans.index.search(np.ascontiguousarray(real, dtype=np.float32), 1)
+    labels = labels.reshape(-1)
+    centres = kmeans.centroids.astype(np.float32)
+    spread, axes = np.linalg.eigh(np.cov(real - centres[labels], rowvar=False))
+    scale = (np.sqrt(np.clip(spread, 0.0, None))[:, None] * axes.T).astype(np.float32)
+    weights = np.bincount(labels, minlength=clusters) / len(labels)
+    out = np.empty((total, real.shape[1]), dtype=np.float32)
+    out[: len(real)] = real[:total]
+    for pos in range(len(real), total, 100_000):
+        n = min(100_000, total - pos)
+        picked = rng.choice(clusters, size=n, p=weights)
+        block = centres[picked] + rng.standard_normal((n, real.shape[1])).astype(np.float32) @ scale
         out[pos : pos + n] = block / np.linalg.norm(block, axis=1, keepdims=True)
     return out
 
@@ -312,7 +340,7 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "query-latency.png")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
-        "--synthetic", choices=["gaussian", "copies"], default="gaussian", help="see synthetic()"
+        "--synthetic", choices=["gaussian", "mixture", "copies"], default="gaussian", help="see synthetic()"
     )
     parser.add_argument(
         "--reuse",
