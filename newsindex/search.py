@@ -179,16 +179,20 @@ class Searcher:
             candidates.update(lexical)
         candidates.update(tiers)
         candidates.discard(rid)
-        order = sorted(candidates)
-        vectors = self.store.passage_vectors_of(order, dim)
-        order = [r for r in order if r in vectors]
-        if not order:
+        rows_article, spans, matrix = self.store.passage_matrix_of(sorted(candidates), dim)
+        if not len(rows_article):
             return []
-        centroids = np.stack([unit_mean(vectors[r][1]) for r in order])
+        # Rows come grouped by article, in rid order: one sum per group, then normalised, is each
+        # article's normalised mean passage vector.
+        articles, first = np.unique(rows_article, return_index=True)
+        sums = np.add.reduceat(matrix, first, axis=0)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        centroids = (sums / np.where(norms > 0, norms, 1)).astype(np.float32)
+        order: list[int] = articles.tolist()
         dense = centroids @ query
         expanded = unit(query + centroids[int(np.argmax(dense))])
         dense = centroids @ expanded
-        bm25 = np.array([lexical.get(r, 0.0) for r in order], dtype=np.float64)
+        bm25 = _values_at(articles, lexical, 0.0)
         if mode == "dense":
             scores = dense.astype(np.float64)
         elif mode == "lexical":
@@ -196,14 +200,23 @@ class Searcher:
         else:
             scores = _zscores(dense) + _zscores(bm25)
         last = max(tiers.values(), default=0) + 1
-        ranked = sorted(range(len(order)), key=lambda i: (tiers.get(order[i], last), -scores[i]))[:k]
+        tier = _values_at(articles, {r: float(t) for r, t in tiers.items()}, last)
+        ranked: list[int] = np.lexsort((-scores, tier))[:k].tolist()  # by tier, then score; stable
         if mode == "lexical":
             ranked = [i for i in ranked if bm25[i] > 0 or order[i] in tiers]
-        picked = []
-        for i in ranked:
-            spans, matrix = vectors[order[i]]
-            best = int(np.argmax(matrix @ query))
-            picked.append(_Candidate(order[i], score=float(scores[i]), passage=spans[best]))
+        # Each article's best passage for the query: rows ordered by article, then best score first
+        # (ties keep passage order); an article's first row is its best.
+        by_fit = np.lexsort((-(matrix @ query), rows_article))
+        heads, first_of = np.unique(rows_article[by_fit], return_index=True)
+        best_row = dict(zip(heads.tolist(), by_fit[first_of].tolist(), strict=True))
+        picked = [
+            _Candidate(
+                order[i],
+                score=float(scores[i]),
+                passage=(int(spans[best_row[order[i]], 0]), int(spans[best_row[order[i]], 1])),
+            )
+            for i in ranked
+        ]
         return self._hits(picked, terms)
 
     def _dense(self, vector: np.ndarray, depth: int, allowed_passages: np.ndarray | None) -> list[_Candidate]:
@@ -283,6 +296,18 @@ class Searcher:
                 )
             )
         return hits
+
+
+def _values_at(keys: np.ndarray, values: dict[int, float], default: float) -> np.ndarray:
+    """``values`` looked up for each of the sorted ``keys``, ``default`` where there is none."""
+    out = np.full(len(keys), default, dtype=np.float64)
+    if values and len(keys):
+        wanted = np.fromiter(values.keys(), dtype=np.int64, count=len(values))
+        found = np.fromiter(values.values(), dtype=np.float64, count=len(values))
+        at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        hit = keys[at] == wanted
+        out[at[hit]] = found[hit]
+    return out
 
 
 def _zscores(values: np.ndarray) -> np.ndarray:

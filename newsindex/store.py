@@ -610,6 +610,30 @@ class Store:
             for rid in spans
         }
 
+    def passage_matrix_of(
+        self, rids: Sequence[int], dim: int
+    ) -> tuple[IdArray, npt.NDArray[np.int64], FloatArray]:
+        """The passages of articles ``rids`` as arrays, ordered by article then passage: each row's
+        article rid, its (start, end) span and its vector."""
+        articles: list[int] = []
+        spans: list[tuple[int, int]] = []
+        blobs: list[bytes] = []
+        for chunk in _chunks(sorted(set(rids))):
+            rows = self.execute(
+                "SELECT article, start, end, vector FROM passages "
+                f"WHERE article IN ({','.join('?' * len(chunk))}) ORDER BY article, seq",
+                chunk,
+            ).fetchall()
+            articles.extend(int(r[0]) for r in rows)
+            spans.extend((int(r[1]), int(r[2])) for r in rows)
+            blobs.extend(r[3] for r in rows)
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(-1, dim)
+        return (
+            np.asarray(articles, dtype=np.int64),
+            np.asarray(spans, dtype=np.int64).reshape(-1, 2),
+            matrix,
+        )
+
     def tombstones_after(self, seq: int) -> tuple[int, IdArray]:
         """Passage ids removed after tombstone ``seq``, and the newest tombstone seq."""
         rows = self.execute(
