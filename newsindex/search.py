@@ -9,6 +9,7 @@ fetching deeper until k distinct articles are found or the candidates run out.
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,9 @@ from .vectors import FaissRetriever, unit, unit_mean
 __all__ = ["MODES", "RRF_K", "Highlighter", "Searcher", "fts_query", "query_terms"]
 
 MODES = ("hybrid", "dense", "lexical")
+#: Whether a hybrid search runs its lexical query while the model encodes the query (see
+#: ``Searcher._embed_beside_lexical``).
+OVERLAP_LEXICAL = False
 #: The usual reciprocal-rank-fusion constant: damps the weight of the very first ranks.
 RRF_K = 60
 # Long queries (a whole article used as a query) keep their most frequent terms only.
@@ -129,19 +133,50 @@ class Searcher:
         terms = query_terms(query)
         depth = k if mode != "hybrid" else max(2 * k, 50)
         dense: list[_Candidate] = []
-        lexical: list[_Candidate] = []
+        rows: list[tuple[int, float]] = []
+        want_lexical = mode in ("hybrid", "lexical") and bool(terms)
         if mode in ("hybrid", "dense"):
-            vector = query_vector if query_vector is not None else self.indexer.embed_query(query)
+            if query_vector is not None:
+                vector = query_vector
+            elif want_lexical and OVERLAP_LEXICAL:
+                vector, rows = self._embed_beside_lexical(query, terms, where, depth)
+                want_lexical = False
+            else:
+                vector = self.indexer.embed_query(query)
             dense = self._dense(vector, depth, allowed)
-        if mode in ("hybrid", "lexical") and terms:
-            lexical = [
-                _Candidate(rid, score=s, lexical=s)
-                for rid, s in self.store.lexical(fts_query(terms), where, depth)
-            ]
+        if want_lexical:
+            rows = self.store.lexical(fts_query(terms), where, depth)
+        lexical = [_Candidate(rid, score=s, lexical=s) for rid, s in rows]
         fused = self._fuse(dense, lexical) if mode == "hybrid" else (dense or lexical)
         if min_score is not None:
             fused = [c for c in fused if c.score >= min_score]
         return self._hits(fused[:k], terms)
+
+    def _embed_beside_lexical(
+        self, query: str, terms: Sequence[str], where: ArticleFilter, depth: int
+    ) -> tuple[np.ndarray, list[tuple[int, float]]]:
+        """The query's vector and its lexical matches, the SQLite query running in a second thread
+        while the model encodes: both release the GIL, so the lexical part costs no extra time.
+        The store is not used by this thread meanwhile (a connection serves one statement at a time).
+        A plain thread per search, not a pool: a pool's worker does not survive a fork."""
+        found: list[list[tuple[int, float]]] = []
+        failed: list[BaseException] = []
+
+        def lexical() -> None:
+            try:
+                found.append(self.store.lexical(fts_query(terms), where, depth))
+            except BaseException as exc:  # re-raised in the caller's thread below
+                failed.append(exc)
+
+        worker = threading.Thread(target=lexical, name="newsindex-lexical", daemon=True)
+        worker.start()
+        try:
+            vector = self.indexer.embed_query(query)
+        finally:
+            worker.join()
+        if failed:
+            raise failed[0]
+        return vector, found[0]
 
     def related(
         self, rid: int, k: int, mode: str, dim: int, tiers: dict[int, int] | None = None

@@ -861,3 +861,29 @@ def test_related(long_articles: NewsIndex) -> None:
     check_hits(hits)
     assert "a0" not in ids(hits)
     assert len(hits) == 3
+
+
+def test_hybrid_search_runs_its_lexical_query_beside_the_encoding(
+    ix: NewsIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    import newsindex.search as search_module
+
+    topics = ["drone strike on a power plant", "floods in the valley", "talks in Abu Dhabi", "a new bridge"]
+    ix.add([art(i, f"Report {i}: {topics[i % 4]} near town {i % 7}.") for i in range(40)])
+    queries = ["drone strike power plant", "valley floods", "Abu Dhabi talks", "bridge town 3"]
+    monkeypatch.setattr(search_module, "OVERLAP_LEXICAL", False)
+    alone = [[(h.article.id, h.score) for h in ix.search(q, k=5)] for q in queries]
+    monkeypatch.setattr(search_module, "OVERLAP_LEXICAL", True)
+    beside = [[(h.article.id, h.score) for h in ix.search(q, k=5)] for q in queries]
+    assert beside == alone
+    # A failure in the second thread reaches the caller, mapped like any other store error.
+    store = ix._store
+
+    def broken(*args: object, **kwargs: object) -> list[tuple[int, float]]:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(store, "lexical", broken)
+    with pytest.raises(NewsIndexError):
+        ix.search("drone strike", k=5)
