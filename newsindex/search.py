@@ -26,8 +26,9 @@ __all__ = ["MODES", "RRF_K", "Highlighter", "Searcher", "fts_query", "query_term
 
 MODES = ("hybrid", "dense", "lexical")
 #: Whether a hybrid search runs its lexical query while the model encodes the query (see
-#: ``Searcher._embed_beside_lexical``).
-OVERLAP_LEXICAL = False
+#: ``Searcher._embed_beside_lexical``). On 2 idle cores: 14.4 -> 12.2 ms p50 on 18,744 Reuters
+#: articles, no change on 600 BBC ones; on 2 cores already busy with other work it cost 12% there.
+OVERLAP_LEXICAL = True
 #: The usual reciprocal-rank-fusion constant: damps the weight of the very first ranks.
 RRF_K = 60
 # Long queries (a whole article used as a query) keep their most frequent terms only.

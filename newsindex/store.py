@@ -866,13 +866,23 @@ class Store:
         Titles weigh twice the body. Filters are part of the same SQL, so ``limit`` rows come back
         whenever that many matching articles exist.
         """
-        clause, params = where.sql()
-        rows = self.execute(
-            "SELECT a.rid, bm25(articles_fts, 2.0, 1.0) AS s FROM articles_fts "
-            "JOIN articles a ON a.rid = articles_fts.rowid "
-            f"WHERE articles_fts MATCH ? AND {clause} ORDER BY s LIMIT ?",
-            [match, *params, limit],
-        ).fetchall()
+        if not where.active:
+            # No join without a filter: looking every match up in ``articles`` (whose rows hold the
+            # bodies) doubled the cost (Reuters, 18,744 articles: 12.1 against 6.1 ms per title
+            # query). The full-text index is kept in step with ``articles`` in the same transactions.
+            rows = self.execute(
+                "SELECT rowid, bm25(articles_fts, 2.0, 1.0) AS s FROM articles_fts "
+                "WHERE articles_fts MATCH ? ORDER BY s LIMIT ?",
+                [match, limit],
+            ).fetchall()
+        else:
+            clause, params = where.sql()
+            rows = self.execute(
+                "SELECT a.rid, bm25(articles_fts, 2.0, 1.0) AS s FROM articles_fts "
+                "JOIN articles a ON a.rid = articles_fts.rowid "
+                f"WHERE articles_fts MATCH ? AND {clause} ORDER BY s LIMIT ?",
+                [match, *params, limit],
+            ).fetchall()
         return [(int(rid), -float(score)) for rid, score in rows]
 
     # -- counts ---------------------------------------------------------------------------------
