@@ -172,6 +172,11 @@ class NewsIndexSystem:
         self.index = self._open(self.path, model=self.embedder, read_only=True)
         self.reopen_s = time.perf_counter() - started
 
+    def reuse(self) -> None:
+        """Search the index an earlier run kept (``--reuse``) instead of ingesting."""
+        self.index.close()
+        self.after_ingest()
+
     def describe(self) -> dict[str, Any]:
         stats = self.index.stats()
         return {
@@ -227,6 +232,9 @@ class TxtaiSystem:
         self.embeddings.index(documents)  # streams: encodes batch by batch, builds the ANN at the end
         self.embeddings.save(str(self.path))
 
+    def reuse(self) -> None:
+        self.embeddings.load(str(self.path))
+
     def describe(self) -> dict[str, Any]:
         ann = self.embeddings.ann
         backend: Any = getattr(ann, "backend", None)
@@ -266,7 +274,8 @@ class ChromaSystem:
         )  # loads the model
         function(["warm up"] * 8)
         # The function's default space is cosine, as for the other two systems.
-        self.collection = self.client.create_collection("passages", embedding_function=function)  # type: ignore[arg-type]
+        # An existing collection is one an earlier run kept (``--reuse``); a new run starts empty.
+        self.collection = self.client.get_or_create_collection("passages", embedding_function=function)  # type: ignore[arg-type]
 
     def ingest(self, chunks: Iterable[list[dict[str, Any]]]) -> None:
         step = self.client.get_max_batch_size()
@@ -278,6 +287,9 @@ class ChromaSystem:
                     documents=[p["text"] for p in part],
                     metadatas=[{"article": p["article"], "ts": p["ts"]} for p in part],
                 )
+
+    def reuse(self) -> None:
+        pass  # the client opened the kept collection
 
     def describe(self) -> dict[str, Any]:
         hnsw = self.collection.configuration.get("hnsw") or {}
@@ -362,7 +374,7 @@ def run_queries(
     return {"ms": latencies, "hits": hits, "articles": articles}
 
 
-def worker_main(name: str, workdir: Path, model: str, profile: Path | None) -> None:
+def worker_main(name: str, workdir: Path, model: str, profile: Path | None, reuse: bool = False) -> None:
     channel = Channel()
     try:
         started = time.perf_counter()
@@ -374,18 +386,22 @@ def worker_main(name: str, workdir: Path, model: str, profile: Path | None) -> N
                 "version": system.version,
             }
         )
-        feed = ChunkFeed(channel, workdir, system.feeds)
-        profiler = cProfile.Profile() if profile else None
-        if profiler:
-            profiler.enable()
-        system.ingest(feed)
-        assert feed.resumed_at is not None, "ingest returned before the last slice"
-        finish_s = time.perf_counter() - feed.resumed_at
-        if profiler and profile:
-            profiler.disable()
-            profiler.dump_stats(profile)
-        if hasattr(system, "after_ingest"):
-            system.after_ingest()
+        if reuse:
+            system.reuse()
+            finish_s = 0.0
+        else:
+            feed = ChunkFeed(channel, workdir, system.feeds)
+            profiler = cProfile.Profile() if profile else None
+            if profiler:
+                profiler.enable()
+            system.ingest(feed)
+            assert feed.resumed_at is not None, "ingest returned before the last slice"
+            finish_s = time.perf_counter() - feed.resumed_at
+            if profiler and profile:
+                profiler.disable()
+                profiler.dump_stats(profile)
+            if hasattr(system, "after_ingest"):
+                system.after_ingest()
         files = {
             entry.name: disk_bytes(entry) if entry.is_dir() else disk_bytes_of_file(entry)
             for entry in system.path.iterdir()
@@ -544,13 +560,17 @@ class WorkerFailedError(RuntimeError):
 class Worker:
     """The parent's handle on one system's worker process."""
 
-    def __init__(self, system: str, workdir: Path, model: str, profile: Path | None) -> None:
+    def __init__(
+        self, system: str, workdir: Path, model: str, profile: Path | None, reuse: bool = False
+    ) -> None:
         self.system = system
-        self.log_path = workdir / f"{system}.log"
+        self.log_path = workdir / f"{system}{'-reuse' if reuse else ''}.log"
         command = [sys.executable, str(Path(__file__).resolve()), "--worker", system]
         command += ["--workdir", str(workdir), "--model", model]
         if profile:
             command += ["--profile-file", str(profile)]
+        if reuse:
+            command += ["--reuse"]
         env = {
             **os.environ,
             "HF_HUB_OFFLINE": "1",
@@ -611,13 +631,18 @@ def query_key(mode: str, filtered: bool) -> str:
 
 
 def start_workers(
-    systems: list[str], workdir: Path, model: str, profile_dir: Path | None, dataset: str
+    systems: list[str],
+    workdir: Path,
+    model: str,
+    profile_dir: Path | None,
+    dataset: str,
+    reuse: bool = False,
 ) -> tuple[dict[str, Worker], dict[str, SystemResult]]:
     workers: dict[str, Worker] = {}
     results = {s: SystemResult(s) for s in systems}
     for system in systems:  # one at a time, so loading models does not compete
         profile = profile_dir / f"{system}-{dataset}.prof" if profile_dir else None
-        worker = Worker(system, workdir, model, profile)
+        worker = Worker(system, workdir, model, profile, reuse)
         try:
             ready = worker.receive()
         except WorkerFailedError as exc:
@@ -660,6 +685,18 @@ def ingest_interleaved(
             result.stored = {k: v for k, v in reply.items() if k not in ("finish_s", "disk_bytes")}
         done = ", ".join(f"{s} {sum(results[s].chunk_s):.0f} s" for s in workers)
         print(f"  slice {number + 1}/{dataset.chunks + 1} done: {done}", file=sys.stderr)
+
+
+def reopened(workers: dict[str, Worker], results: dict[str, SystemResult]) -> None:
+    """With ``--reuse``: what each worker says of the index it opened (no ingest was timed)."""
+    for system in list(workers):
+        try:
+            reply = workers[system].receive()
+        except WorkerFailedError as exc:
+            drop(workers, results, system, exc)
+            continue
+        results[system].disk_bytes = reply["disk_bytes"]
+        results[system].stored = {k: v for k, v in reply.items() if k not in ("finish_s", "disk_bytes")}
 
 
 def query_interleaved(workers: dict[str, Worker], results: dict[str, SystemResult], rounds: int) -> None:
@@ -710,7 +747,7 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 def summary(result: SystemResult, dataset: Dataset) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "ingest_s": result.ingest_s,
+        "ingest_s": result.ingest_s or None,  # None with --reuse: nothing was ingested
         "passages_per_s": dataset.passages / result.ingest_s if result.ingest_s else None,
         "articles_per_s": dataset.articles / result.ingest_s if result.ingest_s else None,
         "rss_peak_mb": result.rss_peak_mb,
@@ -731,14 +768,19 @@ def run_dataset(
     name: str, limit: int, systems: list[str], args: argparse.Namespace, model: str, root: Path
 ) -> dict[str, Any]:
     workdir = root / name
-    shutil.rmtree(workdir, ignore_errors=True)  # a kept folder from an earlier run
+    if not args.reuse:
+        shutil.rmtree(workdir, ignore_errors=True)  # a kept folder from an earlier run
+    # With --reuse the same articles, date window and queries are made again (a fixed seed).
     dataset = prepare_dataset(name, limit, args.chunks, args.queries, workdir, model)
     print(f"{name}: {dataset.articles:,} articles, {dataset.passages:,} passages", file=sys.stderr)
     load_before = os.getloadavg()
     started = time.perf_counter()
-    workers, results = start_workers(systems, workdir, model, args.profile, name)
+    workers, results = start_workers(systems, workdir, model, args.profile, name, args.reuse)
     try:
-        ingest_interleaved(workers, results, dataset)
+        if args.reuse:
+            reopened(workers, results)
+        else:
+            ingest_interleaved(workers, results, dataset)
         query_interleaved(workers, results, args.rounds)
         finish_workers(workers, results)
     finally:
@@ -896,6 +938,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--keep", type=Path, help="build under this folder and keep it (default: a temporary one)"
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --keep: search the indexes an earlier run kept there again, without ingesting",
+    )
     parser.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -906,8 +953,10 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     if args.worker:
-        worker_main(args.worker, args.workdir, args.model, args.profile_file)
+        worker_main(args.worker, args.workdir, args.model, args.profile_file, args.reuse)
         return
+    if args.reuse and not args.keep:
+        sys.exit("--reuse needs --keep: the folder an earlier run kept its indexes in")
     systems = available_systems(args.systems)
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
