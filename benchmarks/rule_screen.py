@@ -82,9 +82,19 @@ def main() -> None:
     def days() -> list[Any]:
         return [dates.event_date(text, published) for text, published in clauses]
 
-    def extraction() -> list[Any]:
+    def extraction(chosen: list[Article] = sample) -> list[Any]:
         extractor = EventExtractor(EventTyper(HashingEmbedder()))
-        return [[m.model_dump_json() for m, _ in found] for found in extractor.extract_with_vectors(sample)]
+        extractor.typer.classify(["warm up"])  # reads the taxonomy and builds the typer's screen
+        started = time.perf_counter()
+        found = extractor.extract_with_vectors(chosen)
+        timings.append(time.perf_counter() - started)
+        return [[m.model_dump_json() for m, _ in per_article] for per_article in found]
+
+    # Gazetteers, caches and compiled patterns are loaded once, before anything is timed.
+    timings: list[float] = []
+    extraction(sample[:40])
+    with unscreened():
+        extraction(sample[:40])
 
     print(f"{len(articles):,} articles, {len(clauses):,} clauses; extraction on {len(sample)} articles")
     print("| check | same output | without the screen | with it | ratio |")
@@ -94,9 +104,12 @@ def main() -> None:
         ("date rules", days),
         ("extraction, rules only", extraction),
     ):
+        timings.clear()
         screened, fast = timed(run)
         with unscreened():
             plain, slow = timed(run)
+        if timings:  # the extraction times itself, leaving out making the typer
+            fast, slow = timings
         print(f"| {label} | {screened == plain} | {slow:.1f} s | {fast:.1f} s | {fast / slow:.2f} |")
 
 
