@@ -18,8 +18,8 @@ and the cost of one add as the index grows.
    ``--probe`` held-out Reuters articles are added one ``add`` at a time, timed and deleted again; the
    figure is seconds per article. Each probe also goes, in alternation, into a reference index that
    stays at 1,000 articles: the ratio of the two at each size cancels the machine's load. Past the
-   18,744 Reuters articles that have a body, BBC articles dated within the Reuters months fill the index
-   up (see :func:`filler`).
+   18,744 Reuters articles that have a body (and a readable date), BBC articles dated within the
+   Reuters months fill the index up (see :func:`filler`).
 
     .venv/bin/python benchmarks/event_clustering.py [--sets ...] [--side-by-side] [--sizes 1000 5000 20000]
         [--probe 50]
@@ -144,9 +144,10 @@ def side_by_side(at_least: int = 300) -> dict[str, Any]:
 def filler(count: int, reuters: list[Article]) -> list[Article]:
     """``count`` BBC articles dated evenly over the Reuters articles' span, for sizes Reuters cannot fill.
 
-    Reuters has 18,744 articles with a body. Dated within the same months, the BBC articles' events are
-    candidates for every new Reuters mention, as they would be in a collection of one period: the
-    worst case for merging, which compares a mention with the events reported around it.
+    Reuters has 18,744 articles with a body and a readable date. Dated within the same months, the
+    BBC articles' events are candidates for every new Reuters mention, as they would be in a
+    collection of one period: the worst case for merging, which compares a mention with the events
+    reported around it.
     """
     if count <= 0:
         return []
