@@ -594,20 +594,12 @@ class Store:
         self, rids: Sequence[int], dim: int
     ) -> dict[int, tuple[list[tuple[int, int]], FloatArray]]:
         """article rid → its passages' (start, end) spans and their vectors, in passage order."""
-        spans: dict[int, list[tuple[int, int]]] = {}
-        blobs: dict[int, list[bytes]] = {}
-        for chunk in _chunks(list(rids)):
-            rows = self.execute(
-                "SELECT article, start, end, vector FROM passages "
-                f"WHERE article IN ({','.join('?' * len(chunk))}) ORDER BY article, seq",
-                chunk,
-            ).fetchall()
-            for rid, start, end, blob in rows:
-                spans.setdefault(int(rid), []).append((int(start), int(end)))
-                blobs.setdefault(int(rid), []).append(blob)
+        articles, spans, matrix = self.passage_matrix_of(rids, dim)
+        heads, first = np.unique(articles, return_index=True)
+        ends = [*first[1:].tolist(), len(articles)]
         return {
-            rid: (spans[rid], np.frombuffer(b"".join(blobs[rid]), dtype=np.float32).reshape(-1, dim))
-            for rid in spans
+            int(rid): ([(int(a), int(b)) for a, b in spans[lo:hi].tolist()], matrix[lo:hi])
+            for rid, lo, hi in zip(heads.tolist(), first.tolist(), ends, strict=True)
         }
 
     def passage_matrix_of(

@@ -336,10 +336,10 @@ class FaissRetriever:
         positions = np.minimum(np.searchsorted(stored, wanted), max(total - 1, 0))
         present = stored[positions] == wanted if total else np.zeros(len(wanted), dtype=bool)
         positions = positions[present]
-        table = np.asarray(codes, dtype=np.uint8).reshape(total, storage.code_size)
-        vectors = storage.sa_decode(np.ascontiguousarray(table[positions])) if len(positions) else None
-        if vectors is None:
+        if not len(positions):
             return wanted[present], np.zeros((0, self.dim), dtype=np.float32)
+        table = np.asarray(codes, dtype=np.uint8).reshape(total, storage.code_size)
+        vectors = storage.sa_decode(np.ascontiguousarray(table[positions]))
         return wanted[present], np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -419,13 +419,7 @@ def exact_search(
     """Brute-force inner-product top-k in numpy: the reference FAISS results are checked against."""
     scores = queries @ vectors.T
     k = min(k, len(ids))
-    if 0 < k < len(ids) // 4:
-        # The k best by partition first: sorting all of a filter's 10,000 scores cost more than the product.
-        best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        ranked = np.argsort(-np.take_along_axis(scores, best, axis=1), axis=1, kind="stable")
-        order = np.take_along_axis(best, ranked, axis=1)
-    else:
-        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     return np.take_along_axis(scores, order, axis=1), ids[order]
 
 
