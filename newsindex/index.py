@@ -330,6 +330,10 @@ class NewsIndex:
         self.merge_policy = MergePolicy()
         if version < FORMAT_VERSION:
             self._upgrade(version)
+        if not self.read_only:
+            added = store.add_missing_indexes()
+            if added:
+                log.info("%s: added the store indexes %s", self.path, ", ".join(added))
         self._vectors = self._load_vectors()
         self._searcher = Searcher(store, self._vectors, self.indexer)
         self._data_version = store.data_version()

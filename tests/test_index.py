@@ -863,7 +863,7 @@ def test_related(long_articles: NewsIndex) -> None:
     assert len(hits) == 3
 
 
-def test_hybrid_search_runs_its_lexical_query_beside_the_encoding(
+def test_hybrid_search_runs_its_lexical_query_beside_the_dense_search(
     ix: NewsIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import sqlite3
@@ -884,6 +884,52 @@ def test_hybrid_search_runs_its_lexical_query_beside_the_encoding(
     def broken(*args: object, **kwargs: object) -> list[tuple[int, float]]:
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(store, "lexical", broken)
+    monkeypatch.setattr(store.side_reader(), "lexical", broken)
     with pytest.raises(NewsIndexError):
         ix.search("drone strike", k=5)
+
+
+def test_the_lexical_thread_sees_what_was_just_added(ix: NewsIndex) -> None:
+    """The lexical query of a hybrid search runs on a second connection; an article added through
+    the first one is found by it in the next search, and a deleted one is not returned."""
+    ix.add([art(i, f"Report {i} on the harvest in the northern valley.") for i in range(5)])
+    assert "fresh" not in ids(ix.search("zeppelin hangar", k=3))
+    ix.add([art("fresh", "A zeppelin hangar opened beside the airfield.")])
+    hits = ix.search("zeppelin hangar", k=3)
+    assert ids(hits)[0] == "afresh"
+    assert hits[0].highlights, "the lexical side matched it"
+    ix.delete("afresh")
+    assert "afresh" not in ids(ix.search("zeppelin hangar", k=3))
+
+
+def test_store_lacking_the_span_index_gains_it_on_a_writable_open(
+    tmp_path: Path, hashing: HashingEmbedder
+) -> None:
+    """A store made before the span index existed searches the same read-only (through the rows) and
+    gets the index the first time it is opened for writing."""
+    import sqlite3
+
+    path = tmp_path / "ix"
+    with open_ix(path, hashing) as index:
+        index.add([art(i, f"Flood {i} closes the river road in town {i}. " * 30) for i in range(6)])
+        expected = {mode: ids(index.search("river road flood", k=4, mode=mode)) for mode in MODES}
+    db = sqlite3.connect(path / "store.sqlite")
+    db.execute("DROP INDEX passages_span")
+    db.commit()
+    db.close()
+
+    def has_index() -> bool:
+        db = sqlite3.connect(path / "store.sqlite")
+        try:
+            return (
+                db.execute("SELECT 1 FROM sqlite_master WHERE name = 'passages_span'").fetchone() is not None
+            )
+        finally:
+            db.close()
+
+    with open_ix(path, hashing, read_only=True) as reader:
+        assert {mode: ids(reader.search("river road flood", k=4, mode=mode)) for mode in MODES} == expected
+    assert not has_index()
+    with open_ix(path, hashing) as writer:
+        assert {mode: ids(writer.search("river road flood", k=4, mode=mode)) for mode in MODES} == expected
+    assert has_index()
