@@ -124,6 +124,9 @@ class _SideQuery:
         self._thread = threading.Thread(target=run, name="newsindex-lexical", daemon=True)
         self._thread.start()
 
+    def join(self) -> None:
+        self._thread.join()
+
     def result(self) -> list[tuple[int, float]]:
         self._thread.join()
         if self._failed:
@@ -168,8 +171,12 @@ class Searcher:
             side = None
             if want_lexical and OVERLAP_LEXICAL:
                 side = _SideQuery(self.store.side_reader(), fts_query(terms), where, depth)
-            vector = query_vector if query_vector is not None else self.indexer.embed_query(query)
-            dense = self._dense(vector, depth, allowed)
+            try:
+                vector = query_vector if query_vector is not None else self.indexer.embed_query(query)
+                dense = self._dense(vector, depth, allowed)
+            finally:
+                if side is not None:
+                    side.join()  # even on failure: the next search needs the second connection free
             if side is not None:
                 rows = side.result()
                 want_lexical = False

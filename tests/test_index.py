@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -887,6 +888,35 @@ def test_hybrid_search_runs_its_lexical_query_beside_the_dense_search(
     monkeypatch.setattr(store.side_reader(), "lexical", broken)
     with pytest.raises(NewsIndexError):
         ix.search("drone strike", k=5)
+
+
+def test_a_failed_encoding_leaves_no_lexical_thread_behind(
+    ix: NewsIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    ix.add([art(i, f"Report {i} on the harvest in the northern valley.") for i in range(5)])
+    expected = ids(ix.search("harvest valley", k=3))
+    indexer = ix._searcher.indexer
+    real = indexer.embed_query
+
+    def failing(query: str) -> object:
+        raise RuntimeError("the model failed")
+
+    side = ix._store.side_reader()
+    lexical = side.lexical
+
+    def slow(*args: object, **kwargs: object) -> list[tuple[int, float]]:
+        time.sleep(0.3)  # still running when the encoding fails
+        return lexical(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(side, "lexical", slow)
+    monkeypatch.setattr(indexer, "embed_query", failing)
+    with pytest.raises(RuntimeError):
+        ix.search("harvest valley", k=3)
+    assert not [t for t in threading.enumerate() if t.name == "newsindex-lexical"]
+    monkeypatch.setattr(indexer, "embed_query", real)
+    assert ids(ix.search("harvest valley", k=3)) == expected
 
 
 def test_the_lexical_thread_sees_what_was_just_added(ix: NewsIndex) -> None:
