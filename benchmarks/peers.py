@@ -211,6 +211,8 @@ class NewsIndexTorchSystem(NewsIndexSystem):
 class TxtaiSystem:
     """txtai ``Embeddings`` with content storage; the date filter is a SQL ``where`` clause."""
 
+    folder = "txtai"
+
     feeds = "passages"
     modes = ("dense",)
     FILTERED = "select id, article, score from txtai where similar(:q) and ts >= :lo and ts <= :hi"
@@ -219,7 +221,7 @@ class TxtaiSystem:
         from txtai import Embeddings
 
         self.version = version("txtai")
-        self.path = workdir / "txtai"
+        self.path = workdir / self.folder
         self.embeddings = Embeddings({"path": model, "content": True})  # loads the model
         self.embeddings.batchtransform(["warm up"] * 8)
 
@@ -256,6 +258,8 @@ class TxtaiSystem:
 class ChromaSystem:
     """Chroma ``PersistentClient``; the date filter is a ``where`` on the numeric ``ts`` metadata."""
 
+    folder = "chroma"
+
     feeds = "passages"
     modes = ("dense",)
 
@@ -265,7 +269,7 @@ class ChromaSystem:
         from chromadb.utils.embedding_functions import SentenceTransformerEmbeddingFunction
 
         self.version = version("chromadb")
-        self.path = workdir / "chroma"
+        self.path = workdir / self.folder
         self.client = chromadb.PersistentClient(
             path=str(self.path), settings=Settings(anonymized_telemetry=False)
         )
@@ -770,6 +774,12 @@ def run_dataset(
     workdir = root / name
     if not args.reuse:
         shutil.rmtree(workdir, ignore_errors=True)  # a kept folder from an earlier run
+    else:
+        # A system the earlier run did not keep would open an empty index and time nothing real.
+        kept = [s for s in systems if (workdir / SYSTEM_CLASSES[s].folder).exists()]
+        for system in sorted(set(systems) - set(kept)):
+            print(f"{name}: {system} skipped: no index kept in {workdir}", file=sys.stderr)
+        systems = kept
     # With --reuse the same articles, date window and queries are made again (a fixed seed).
     dataset = prepare_dataset(name, limit, args.chunks, args.queries, workdir, model)
     print(f"{name}: {dataset.articles:,} articles, {dataset.passages:,} passages", file=sys.stderr)
