@@ -253,7 +253,9 @@ class FaissRetriever:
         allowed = _as_ids(allowed_ids) if allowed_ids is not None else None
         if allowed is not None:
             if len(self._masked):
-                allowed = np.setdiff1d(allowed, self._masked)
+                # Not setdiff1d: it sorts the allowed ids (10,000 for a 1% filter at a million
+                # passages: 1.5 ms a search), and their order does not matter here.
+                allowed = allowed[~np.isin(allowed, self._masked)]
             k = min(k, len(allowed)) or 1
         k = min(k, len(self))
         if self._hnsw is None:
@@ -293,13 +295,19 @@ class FaissRetriever:
 
     def _ids_at(self, positions: IdArray) -> IdArray:
         """The ids stored at insertion ``positions``."""
+        return self._stored_ids_view()[positions].astype(np.int64)
+
+    def _stored_ids_view(self) -> IdArray:
+        """Every stored id in insertion order, read in place where FAISS allows (a copy of a
+        million ids costs 0.7 ms a search); valid until the index next changes."""
         faiss = _faiss()
         total = int(self._index.ntotal)
+        if not total:
+            return np.zeros(0, dtype=np.int64)
         try:
-            stored = np.asarray(faiss.rev_swig_ptr(self._index.id_map.data(), total), dtype=np.int64)
+            return np.asarray(faiss.rev_swig_ptr(self._index.id_map.data(), total), dtype=np.int64)
         except (AttributeError, TypeError):  # a FAISS without direct access to the id table
-            stored = faiss.vector_to_array(self._index.id_map).astype(np.int64)
-        return stored[positions].astype(np.int64)
+            return np.asarray(faiss.vector_to_array(self._index.id_map), dtype=np.int64)
 
     def _search_hnsw(self, matrix: FloatArray, k: int, allowed: IdArray | None) -> tuple[FloatArray, IdArray]:
         faiss = _faiss()
@@ -352,7 +360,7 @@ class FaissRetriever:
         hash map and decodes one vector at a time. None where the layout is not the expected one
         (ids out of insertion order, or a FAISS whose storage exposes no codes)."""
         faiss = _faiss()
-        stored = faiss.vector_to_array(self._index.id_map)
+        stored = self._stored_ids_view()
         total = len(stored)
         if self._ordered_through != total:
             # Ids are appended in increasing order (passage ids only grow), so this holds unless an
