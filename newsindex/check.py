@@ -285,7 +285,7 @@ def _open_store(directory: Path) -> Iterator[Store]:
 def _integrity_problems(path: Path) -> list[str]:
     """SQLite's own check of every page and index; [] when the file is sound."""
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
         return [str(exc)]
     try:
@@ -364,7 +364,7 @@ def salvage_store(directory: Path, finding: Finding) -> None:
     readable = directory / (STORE_FILE + ".readable")
     _readable_copy(damaged, readable)
     try:
-        source = sqlite3.connect(f"file:{readable}?mode=ro", uri=True)
+        source = sqlite3.connect(f"{readable.resolve().as_uri()}?mode=ro", uri=True)
         source.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as exc:
         readable.unlink(missing_ok=True)

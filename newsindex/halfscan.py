@@ -5,7 +5,7 @@ embedded the query has just pushed the vectors out of the CPU caches. On 2 cores
 embedding, FAISS's float32 scan took 0.93 ms for 6,033 vectors and 3.19 ms for 24,601; a float16 copy,
 half the bytes, took 0.41 ms and 1.29 ms. The candidates the copy finds are then scored again in
 float32, and a bound on the float16 rounding proves that no vector left out could have made the top k
-(otherwise more candidates are fetched), so the answer is the exact one.
+(where it cannot, the float32 scan answers), so the answer is the exact one.
 """
 
 from __future__ import annotations
@@ -71,22 +71,25 @@ class HalfScan:
         self._largest_norm = max(self._largest_norm, float(np.linalg.norm(matrix, axis=1).max()))
         self._index.add(np.ascontiguousarray(matrix, dtype=np.float32))
 
-    def search(self, query: FloatArray, k: int) -> tuple[FloatArray, IdArray]:
-        """Exact top ``k`` (float32 scores, positions in the flat index) for one query row."""
+    def search(self, query: FloatArray, k: int) -> tuple[FloatArray, IdArray] | None:
+        """Exact top ``k`` (float32 scores, positions in the flat index) for one query row, or None
+        when the copy cannot prove its answer: near-ties in float16 around the k-th score (copies of
+        one passage straddling the cut), or a query FAISS finds nothing for (not a number). The
+        caller then scans in float32; fetching deeper instead would scan the copy again each time."""
         total = int(self._flat.ntotal)
         k = min(k, total)
         fetch = min(total, k + max(16, k // 4))
-        bound = self._error_bound(query)
-        while True:
-            rough, positions = self._index.search(query[None, :], fetch)
-            positions = positions[0][positions[0] >= 0]
-            exact = self._vectors_at(positions) @ query
-            order = np.argsort(-exact, kind="stable")[:k]
-            # A vector not fetched scored at most the last fetched one in float16, so at most `bound`
-            # more in float32: if the k-th exact score is above that, none of them belongs.
-            if fetch >= total or exact[order[-1]] > float(rough[0][-1]) + bound:
-                return exact[order].astype(np.float32), positions[order].astype(np.int64)
-            fetch = min(total, fetch * 2)
+        rough, positions = self._index.search(query[None, :], fetch)
+        positions = positions[0][positions[0] >= 0]
+        if len(positions) < k or not k:
+            return None
+        exact = self._vectors_at(positions) @ query
+        order = np.argsort(-exact, kind="stable")[:k]
+        # A vector not fetched scored at most the last fetched one in float16, so at most the bound
+        # more in float32: if the k-th exact score is above that, none of them belongs.
+        if fetch < total and not exact[order[-1]] > float(rough[0][-1]) + self._error_bound(query):
+            return None
+        return exact[order].astype(np.float32), positions[order].astype(np.int64)
 
     def _error_bound(self, query: FloatArray) -> float:
         """Largest difference between a float16 and a float32 score of ``query``, for any vector."""

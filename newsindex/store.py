@@ -270,7 +270,8 @@ class Store:
         try:
             if read_only:
                 self._db = sqlite3.connect(
-                    f"file:{path}?mode=ro",
+                    # As a URI, so escaped: a "#", "?" or "%" in the path would change its meaning.
+                    f"{Path(path).resolve().as_uri()}?mode=ro",
                     uri=True,
                     timeout=timeout,
                     isolation_level=None,
@@ -296,10 +297,12 @@ class Store:
     # -- plumbing -------------------------------------------------------------------------------
 
     def close(self) -> None:
-        if self._side is not None:
-            self._side.close()
-            self._side = None
-        self._db.close()
+        side, self._side = self._side, None
+        try:
+            if side is not None:
+                side.close()
+        finally:
+            self._db.close()
 
     def side_reader(self) -> Store:
         """A second, read-only connection to the same database, opened on first use, so that a query

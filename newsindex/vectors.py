@@ -271,9 +271,10 @@ class FaissRetriever:
         scan = self._half_scan() if allowed is None and len(matrix) == 1 else None
         if scan is not None:
             with _threads_per_query(1):
-                scores, positions = scan.search(matrix[0], k)
-            # k is at most the vectors held, and a flat index masks none, so no row is short.
-            return scores[None, :], self._ids_at(positions)[None, :]
+                found = scan.search(matrix[0], k)
+            if found is not None:  # else not proven exact: the float32 scan below answers
+                scores, positions = found
+                return scores[None, :], self._ids_at(positions)[None, :]
         params = None
         if allowed is not None:
             params = _faiss().SearchParameters(sel=_faiss().IDSelectorBatch(allowed))
@@ -288,6 +289,8 @@ class FaissRetriever:
         """The float16 copy of a flat index, made or remade when it lags behind; None when the
         vectors do not fit float16."""
         scan = self._scan
+        if scan is not None and not scan.valid:
+            return None  # stays so until a removal drops the copy: remaking it would fail again
         if scan is None or scan.stale():
             faiss = _faiss()
             scan = self._scan = HalfScan(faiss, faiss.downcast_index(self._index.index))

@@ -49,34 +49,39 @@ def test_single_queries_get_the_exact_top_k() -> None:
             _assert_exact(retriever, vectors, ids, query, k)
 
 
-def test_near_ties_make_it_fetch_deeper_and_stay_exact(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Hundreds of scores closer together than float16 can tell apart (but float32 can): the first
-    fetch cannot prove its answer."""
+def _counting_scans(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Records, for each search through the float16 copy, whether it proved its answer."""
+    proved: list[bool] = []
+    original = halfscan_module.HalfScan.search
+
+    def recording(self: halfscan_module.HalfScan, query: np.ndarray, k: int) -> object:
+        found = original(self, query, k)
+        proved.append(found is not None)
+        return found
+
+    monkeypatch.setattr(halfscan_module.HalfScan, "search", recording)
+    return proved
+
+
+def test_near_ties_fall_back_to_the_float32_scan_and_stay_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hundreds of scores closer together than float16 can tell apart (but float32 can): the copy
+    cannot prove its answer, and the float32 scan gives it."""
     rng = np.random.default_rng(1)
     base = _unit(rng.standard_normal((1, DIM)))[0]
     wiggle = 3e-4 * rng.standard_normal((600, DIM)).astype(np.float32)
     vectors = _unit(base + wiggle)
     retriever, ids = _filled(vectors)
-    fetches: list[int] = []
-    original = halfscan_module.HalfScan.search
-
-    def counting(self: halfscan_module.HalfScan, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        inner = self._index.search
-
-        def recorded(q: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-            fetches.append(n)
-            return inner(q, n)  # type: ignore[no-any-return]
-
-        self._index.search = recorded  # type: ignore[method-assign]
-        try:
-            return original(self, query, k)
-        finally:
-            del self._index.search
-
-    monkeypatch.setattr(halfscan_module.HalfScan, "search", counting)
+    proved = _counting_scans(monkeypatch)
     query = _unit((base + 0.5 * _unit(rng.standard_normal((1, DIM)))[0])[None, :])[0]
     _assert_exact(retriever, vectors, ids, query, 10)
-    assert len(fetches) > 1, "the near-ties forced a second, deeper fetch"
+    assert proved == [False], "the near-ties left the copy unable to prove its answer"
+
+
+def test_a_query_faiss_finds_nothing_for_is_padded_like_faiss() -> None:
+    vectors = _unit(np.random.default_rng(7).standard_normal((50, DIM)))
+    retriever, _ = _filled(vectors)
+    _, found = retriever.search(np.full(DIM, np.nan, dtype=np.float32), 5)
+    assert found.shape == (1, 5) and (found == -1).all()
 
 
 def test_vectors_of_any_length_and_a_growing_index() -> None:
@@ -116,15 +121,25 @@ def test_a_copy_that_lags_behind_is_remade() -> None:
     assert retriever._scan is not None and retriever._scan.count == 300
 
 
-def test_vectors_float16_cannot_hold_are_scanned_in_float32() -> None:
+def test_vectors_float16_cannot_hold_are_scanned_in_float32(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(5)
     vectors = rng.standard_normal((200, DIM)).astype(np.float32)
     vectors[3] *= 1e6
     retriever, ids = _filled(vectors)
-    _, found = retriever.search(vectors[3], 4)
-    want = exact_search(vectors, ids, vectors[3][None, :], 4)
-    assert found.tolist() == want[1].tolist()
+    made: list[int] = []
+    original = halfscan_module.HalfScan.__init__
+
+    def counting(self: halfscan_module.HalfScan, *args: object) -> None:
+        made.append(1)
+        original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(halfscan_module.HalfScan, "__init__", counting)
+    for _ in range(3):
+        _, found = retriever.search(vectors[3], 4)
+        want = exact_search(vectors, ids, vectors[3][None, :], 4)
+        assert found.tolist() == want[1].tolist()
     assert retriever._scan is not None and not retriever._scan.valid
+    assert made == [1], "the copy that cannot hold them is made once, not at every search"
 
 
 @settings(max_examples=40, deadline=None)

@@ -963,3 +963,17 @@ def test_store_lacking_the_span_index_gains_it_on_a_writable_open(
     with open_ix(path, hashing) as writer:
         assert {mode: ids(writer.search("river road flood", k=4, mode=mode)) for mode in MODES} == expected
     assert has_index()
+
+
+@pytest.mark.parametrize("name", ["ix#1", "ix?x", "ix%41b"])
+def test_index_paths_with_uri_characters(tmp_path: Path, hashing: HashingEmbedder, name: str) -> None:
+    """The store's read-only connections (a read-only handle, the hybrid search's second connection)
+    open the same file whatever characters its path holds."""
+    path = tmp_path / name
+    with open_ix(path, hashing) as index:
+        index.add([art(i, f"Floods closed the river road in town {i}.") for i in range(4)])
+        hits = index.search("river road floods", k=2)  # hybrid: lexical part on the second connection
+        assert len(hits) == 2 and any(h.highlights for h in hits)
+    with open_ix(path, hashing, read_only=True) as reader:
+        assert len(reader.search("river road floods", k=2)) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name], "no stray database beside it"
