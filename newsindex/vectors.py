@@ -180,26 +180,25 @@ class FaissRetriever:
 
     def ids(self) -> IdArray:
         """All ids held, in insertion order."""
-        ids: IdArray = _faiss().vector_to_array(self._index.id_map).astype(np.int64)
-        return ids[~np.isin(ids, self._masked)] if len(self._masked) else ids
+        ids = self._stored_ids_view()
+        return ids[~np.isin(ids, self._masked)] if len(self._masked) else ids.copy()
 
     def stored_ids(self) -> IdArray:
         """Every id in the index, masked ones included."""
-        ids: IdArray = _faiss().vector_to_array(self._index.id_map).astype(np.int64)
-        return ids
+        return self._stored_ids_view().copy()
 
     def vectors_at(self, start: int, count: int) -> tuple[IdArray, FloatArray]:
         """Ids and vectors (decoded, for HNSW) of entries ``start`` to ``start + count`` in insertion
         order, masked ones included."""
-        stored: IdArray = _faiss().vector_to_array(self._index.id_map).astype(np.int64)
+        stored = self._stored_ids_view()
         count = max(0, min(count, len(stored) - start))
-        ids = stored[start : start + count]
+        ids = stored[start : start + count].copy()
         matrix = self._index.index.reconstruct_n(start, count) if count else np.zeros((0, self.dim))
         return ids, np.asarray(matrix, dtype=np.float32).reshape(-1, self.dim)
 
     def max_id(self) -> int:
         """The largest id held (masked ones included: ids are never reused), or 0 when empty."""
-        stored = _faiss().vector_to_array(self._index.id_map)
+        stored = self._stored_ids_view()
         return int(stored.max()) if len(stored) else 0
 
     def add(self, ids: Iterable[int] | npt.ArrayLike, vectors: object) -> None:
@@ -222,7 +221,7 @@ class FaissRetriever:
         if self._hnsw is None:
             self._scan = None  # removing shifts the positions the copy shares with the index
             return int(self._index.remove_ids(_faiss().IDSelectorBatch(id_array)))
-        held = _faiss().vector_to_array(self._index.id_map)
+        held = self._stored_ids_view()
         fresh = np.setdiff1d(id_array[np.isin(id_array, held)], self._masked)
         self._masked = np.union1d(self._masked, fresh).astype(np.int64)
         return len(fresh)
@@ -339,7 +338,7 @@ class FaissRetriever:
             try:
                 found = self._index.reconstruct_batch(held)
             except RuntimeError:  # an allowed id the index lacks (committed after the last catch-up)
-                held = allowed[np.isin(allowed, _faiss().vector_to_array(self._index.id_map))]
+                held = allowed[np.isin(allowed, self._stored_ids_view())]
                 found = self._index.reconstruct_batch(held) if len(held) else np.zeros((0, self.dim))
             vectors = np.asarray(found, np.float32)
         if len(held):
