@@ -1,5 +1,5 @@
-"""Scale of the vector part (issue 5.3, 5.4): query latency against index size, exact and HNSW, and
-one index of ``--passages`` passages opened, searched and added to as a user would.
+"""Scale of the vector part (issue 5.3, 5.4): query latency against index size, exact and approximate
+(IVF), and one index of ``--passages`` passages opened, searched and added to as a user would.
 
 Vectors. ``--real-articles`` Reuters articles are split into passages and embedded with the packaged
 all-MiniLM-L6-v2 (the real vectors). The rest, up to ``--passages``, are **synthetic** (``--synthetic``,
@@ -7,20 +7,21 @@ see :func:`synthetic`): by default drawn from a normal distribution with the rea
 covariance, then normalised. The queries are real: the titles of held-out Reuters articles, embedded
 with the same model.
 
-1. Latency against size (``--sizes``): for each size, exact (flat) search and an HNSW index built
-   and tuned as ``NewsIndex`` builds it: p50/p95 of single-query searches (k=10, the query vector
-   given; for HNSW the 40 candidates ``NewsIndex`` fetches, before it orders them by their exact
+1. Latency against size (``--sizes``): for each size, exact (flat) search and the approximate index
+   (IVF) built and tuned as ``NewsIndex`` builds it: p50/p95 of single-query searches (k=10, the query vector
+   given; for IVF the 40 candidates ``NewsIndex`` fetches, before it orders them by their exact
    scores), recall@10 against exact for the real queries after that reordering, build time. A PNG plot
    of p50 against size is written to ``--plot``.
-2. The full index: a real index directory (``store.sqlite`` with articles and passages, the HNSW
+2. The full index: a real index directory (``store.sqlite`` with articles and passages, the IVF
    vector file and its manifest, as ``NewsIndex`` writes them), then, in a fresh process: open time,
    resident memory added by the open, query p50/p95 through ``NewsIndex.search`` (dense, query
-   embedding included) with and without a date filter keeping 1% of the articles, and the time of
-   adding single real articles (the whole pipeline) compared with the same adds to a 1,000-article
-   index.
+   embedding included) with and without a date filter keeping 1% of the articles (``--dates``: one
+   day's articles scattered through the store, or in one block), and the time of adding single real
+   articles (the whole pipeline) compared with the same adds to a 1,000-article index.
 
     .venv/bin/python benchmarks/vector_scale.py [--passages 1000000] [--sizes 10000 100000 1000000]
         [--real-articles 4000] [--workdir DIR] [--plot docs/img/query-latency.png] [--json FILE]
+        [--synthetic gaussian|mixture|copies] [--dates interleaved|"in order"] [--reuse]
 """
 
 from __future__ import annotations
@@ -190,28 +191,37 @@ def by_size(vectors: np.ndarray, queries: np.ndarray, sizes: list[int]) -> tuple
         truth = exact_top(part, queries)
         del flat
         started = time.perf_counter()
-        hnsw, tuned = build_approximate(ids, part)
-        row["hnsw_build_s"] = time.perf_counter() - started
-        row["hnsw_p50_ms"], row["hnsw_p95_ms"] = latencies(hnsw, queries, 10 * RERANK_DEPTH)
-        row["hnsw_ef_search"] = hnsw.ef_search
-        row["hnsw_recall_tuning"] = tuned
-        row["hnsw_recall_real_queries"] = recall(hnsw, queries, truth, part)
-        row["hnsw_bytes"] = len(hnsw.to_bytes())
+        approx, tuned = build_approximate(ids, part)
+        row["approx_build_s"] = time.perf_counter() - started
+        row["approx_p50_ms"], row["approx_p95_ms"] = latencies(approx, queries, 10 * RERANK_DEPTH)
+        row["approx_kind"] = approx.kind
+        row["approx_settings"] = approx.search_settings()
+        row["approx_recall_tuning"] = tuned
+        row["approx_recall_real_queries"] = recall(approx, queries, truth, part)
+        row["approx_bytes"] = len(approx.to_bytes())
         rows.append(row)
         print(
-            f"{size:>9,}: flat p50 {row['flat_p50_ms']:.2f} ms | hnsw p50 {row['hnsw_p50_ms']:.2f} ms "
-            f"p95 {row['hnsw_p95_ms']:.2f} ms, ef {hnsw.ef_search}, "
-            f"recall@10 {row['hnsw_recall_real_queries']:.3f} (tuning {tuned:.3f}), "
-            f"built in {row['hnsw_build_s']:.0f} s, {row['hnsw_bytes'] / 2**20:.0f} MiB",
+            f"{size:>9,}: flat p50 {row['flat_p50_ms']:.2f} ms | "
+            f"{approx.kind} p50 {row['approx_p50_ms']:.2f} ms "
+            f"p95 {row['approx_p95_ms']:.2f} ms, {approx.search_settings()}, "
+            f"recall@10 {row['approx_recall_real_queries']:.3f} (tuning {tuned:.3f}), "
+            f"built in {row['approx_build_s']:.0f} s, {row['approx_bytes'] / 2**20:.0f} MiB",
             flush=True,
         )
-        last = hnsw
+        last = approx
     return rows, last
 
 
-def write_index(directory: Path, vectors: np.ndarray, hnsw: FaissRetriever, tuned: float) -> None:
+def write_index(
+    directory: Path, vectors: np.ndarray, approx: FaissRetriever, tuned: float, dates: str = "interleaved"
+) -> None:
     """An index directory as NewsIndex writes it: the store (articles, passages with their vectors,
-    the lexical index), the HNSW vector file and the manifest."""
+    the lexical index), the approximate vector file and the manifest.
+
+    The articles are spread over ``DAYS`` days, ``dates="interleaved"``: article ``a`` on day
+    ``a % DAYS``, so one day's articles are scattered through the store (the harder case for a date
+    filter, as for a filter on one of many sources); ``"in order"``: in blocks of consecutive
+    articles, as a feed read in publication order fills the store."""
     embedder = SentenceTransformerEmbedder()
     directory.mkdir(parents=True)
     store = Store(directory / STORE_FILE)
@@ -223,8 +233,9 @@ def write_index(directory: Path, vectors: np.ndarray, hnsw: FaissRetriever, tune
     started = time.perf_counter()
     with store.transaction():
         for a in range(n_articles):
-            published = START + timedelta(days=a % DAYS, seconds=a)
-            words = f"Synthetic report {a} filed on day {a % DAYS}."
+            day = a % DAYS if dates == "interleaved" else a * DAYS // n_articles
+            published = START + timedelta(days=day, seconds=a)
+            words = f"Synthetic report {a} filed on day {day}."
             store.execute(
                 "INSERT INTO articles (rid, id, title, body, url, source, published, published_ts, language, "
                 "authors, tags, metadata, content_hash, record_hash, added_at, updated_at) "
@@ -250,14 +261,14 @@ def write_index(directory: Path, vectors: np.ndarray, hnsw: FaissRetriever, tune
             manifest_content(
                 model=embedder.name,
                 dim=embedder.dim,
-                vector_index=hnsw.kind,
+                vector_index=approx.kind,
                 counts=counts,
                 vector_states=[state],
-                vector_search={"ef_search": hnsw.ef_search, "recall_at_10": tuned},
+                vector_search={**approx.search_settings(), "recall_at_10": tuned},
             ),
         )
 
-    write_vector_file(hnsw, directory / VECTORS_FILE, 0, record)
+    write_vector_file(approx, directory / VECTORS_FILE, 0, record)
     store.close()
 
 
@@ -343,6 +354,12 @@ def main() -> None:
         "--synthetic", choices=["gaussian", "mixture", "copies"], default="gaussian", help="see synthetic()"
     )
     parser.add_argument(
+        "--dates",
+        choices=["interleaved", "in order"],
+        default="interleaved",
+        help="how the articles' days are spread through the store (see write_index)",
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="keep the index in --workdir and the by-size rows of --json; measure the full index again",
@@ -370,7 +387,7 @@ def main() -> None:
         rows = report["by_size"]
     else:
         sizes = sorted(s for s in args.sizes if s <= args.passages)
-        rows, hnsw = by_size(vectors, queries, sizes)
+        rows, approx = by_size(vectors, queries, sizes)
         report = {
             "real": len(real),
             "synthetic": args.passages - len(real),
@@ -379,8 +396,8 @@ def main() -> None:
         }
         if directory.exists():
             shutil.rmtree(directory)
-        write_index(directory, vectors, hnsw, rows[-1]["hnsw_recall_tuning"])
-        del hnsw
+        write_index(directory, vectors, approx, rows[-1]["approx_recall_tuning"], args.dates)
+        del approx
     del vectors
     if not small.exists():
         with NewsIndex.open(small) as ix:
@@ -428,9 +445,9 @@ def plot(rows: list[dict[str, Any]], target: Path) -> None:
     axes.plot(sizes, [r["flat_p50_ms"] for r in rows], "o-", label="exact (flat)")
     axes.plot(
         sizes,
-        [r["hnsw_p50_ms"] for r in rows],
+        [r["approx_p50_ms"] for r in rows],
         "s-",
-        label="HNSW, ef_search tuned (recall: see docs/benchmarks.md)",
+        label="IVF, nprobe tuned (recall: see docs/benchmarks.md)",
     )
     axes.set_xscale("log")
     axes.set_yscale("log")

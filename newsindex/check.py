@@ -258,7 +258,7 @@ class _Checker:
                     vector_index=vectors.kind,
                     counts=counts,
                     vector_states=[state],
-                    vector_search={"ef_search": vectors.ef_search, "recall_at_10": recall},
+                    vector_search={**vectors.search_settings(), "recall_at_10": recall},
                 ),
             )
 

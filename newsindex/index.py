@@ -482,8 +482,8 @@ class NewsIndex:
                     "from the store",
                 )
             if vectors.kind != "flat":
-                # A graph keeps removed vectors (masked): those the tombstones up to the file's
-                # name (ids are never reused); catching up masks the later ones.
+                # An approximate index keeps removed vectors (masked): those the tombstones up to
+                # the file's name (ids are never reused); catching up masks the later ones.
                 dead = self._store.tombstoned_through(self._tombstone_seq)
                 # isin picks a lookup table over the ids' range: milliseconds at a million ids, where
                 # intersect1d sorts them (about a second).
@@ -537,7 +537,7 @@ class NewsIndex:
 
     def _vector_search(self) -> dict[str, Any]:
         """How the vector index searches, for the manifest (and ``stats``)."""
-        return {"ef_search": self._vectors.ef_search, "recall_at_10": self._recall}
+        return {**self._vectors.search_settings(), "recall_at_10": self._recall}
 
     def _save(self, *, force: bool = True) -> None:
         """Write the vector file, recorded in the manifest (see :mod:`newsindex.vectorfile`).
@@ -571,11 +571,12 @@ class NewsIndex:
         self._searcher.vectors = self._vectors
         self._tombstone_seq = self._store.last_tombstone()
         log.info(
-            "%s: built an HNSW index of %d vectors in %.0f s (ef_search %s, recall@10 %.3f)",
+            "%s: built an %s index of %d vectors in %.0f s (%s, recall@10 %.3f)",
             self.path,
+            self._vectors.kind.upper(),
             len(ids),
             monotonic() - started,
-            self._vectors.ef_search,
+            self._vectors.search_settings(),
             self._recall,
         )
 

@@ -1,8 +1,8 @@
-"""The vector index picks itself (issue 5.3): exact while small, HNSW past a threshold, tuned to
+"""The vector index picks itself (issue 5.3): exact while small, IVF past a threshold, tuned to
 recall@10 >= 0.95 against exact search and reporting what it measured; filters still applied before
-ranking (k hits whenever k allowed exist); removed vectors masked, and the graph rebuilt once many
-are. The threshold is lowered here so that small indexes cross it; the scale is measured by
-``benchmarks/vector_scale.py``."""
+ranking (k hits whenever k allowed exist); removed vectors masked, and the index rebuilt once many
+are. HNSW indexes, which earlier versions built, keep working. The threshold is lowered here so that
+small indexes cross it; the scale is measured by ``benchmarks/vector_scale.py``."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 from conftest import HashingEmbedder
 
 import newsindex.vectors as vectors_module
-from newsindex import Article, NewsIndex, check_index
-from newsindex.vectors import FaissRetriever, build_approximate, exact_search
+from newsindex import Article, ConfigurationError, NewsIndex, check_index
+from newsindex.vectors import FaissRetriever, build_approximate, exact_search, rerank_exact
 
 DIM = 48
 
@@ -32,30 +32,62 @@ def _recall(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth, strict=True)]))
 
 
-def test_an_hnsw_index_reaches_the_recall_target_and_says_so() -> None:
+KINDS = ["ivf", "hnsw"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_approximate_index_reaches_the_recall_target_and_says_so(kind: str) -> None:
     data = _clustered(4100)
     x, queries = data[:4000], data[4000:]  # fresh queries, from the same collection but not in it
     ids = np.arange(10, 4010, dtype=np.int64)
-    retriever, measured = build_approximate(ids, x)
-    assert retriever.kind == "hnsw" and retriever.ef_search is not None
+    retriever, measured = build_approximate(ids, x, kind=kind)
+    assert retriever.kind == kind
+    settings = retriever.search_settings()
+    assert set(settings) == ({"lists", "nprobe"} if kind == "ivf" else {"ef_search"})
     assert measured >= vectors_module.RECALL_TARGET
     _, truth = exact_search(x, ids, queries, 10)
-    _, found = retriever.search(queries, 10)
+    # As NewsIndex searches: 4·k candidates, ordered by their exact scores.
+    _, candidates = retriever.search(queries, 10 * vectors_module.RERANK_DEPTH)
+    found = rerank_exact(candidates, queries, x, ids, np.argsort(ids), 10)
     assert _recall(found, truth) >= 0.9
     again = FaissRetriever.from_bytes(retriever.to_bytes(), DIM)
-    assert again.kind == "hnsw" and again.ef_search == retriever.ef_search
+    assert again.kind == kind and again.search_settings() == settings  # the tuning is in the file
 
 
-def test_filters_fill_k_and_removed_vectors_never_come_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ivf_lists_grow_with_the_square_root_and_stay_trainable() -> None:
+    assert vectors_module.ivf_list_count(1_000_000) == 4096
+    assert vectors_module.ivf_list_count(100_000) == 1024
+    assert vectors_module.ivf_list_count(4000) == 64  # 4·√n would be 256: too few vectors per list
+    assert vectors_module.ivf_list_count(10) == 1
+    with pytest.raises(ConfigurationError, match="unknown approximate index kind"):
+        FaissRetriever.approximate(DIM, [1], _clustered(1), kind="lsh")
+
+
+def test_settings_of_the_wrong_kind_are_refused() -> None:
+    flat = FaissRetriever(DIM)
+    assert flat.search_settings() == {} and flat.nprobe is None and flat.ef_search is None
+    with pytest.raises(ConfigurationError, match="flat index has no nprobe"):
+        flat.nprobe = 4
+    ivf = FaissRetriever.approximate(DIM, np.arange(1, 2001), _clustered(2000))
+    with pytest.raises(ConfigurationError, match="ivf index has no ef_search"):
+        ivf.ef_search = 64
+    ivf.nprobe = 10**6  # capped at every list
+    assert ivf.nprobe == ivf.search_settings()["lists"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_filters_fill_k_and_removed_vectors_never_come_back(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     x = _clustered(3000)
     ids = np.arange(1, 3001, dtype=np.int64)
-    retriever, _ = build_approximate(ids, x)
+    retriever, _ = build_approximate(ids, x, kind=kind)
     queries = x[:5]
     narrow = ids[1000:1030]  # exact over the allowed vectors: the same as exact search
     _, got = retriever.search(queries, 10, allowed_ids=narrow)
     _, want = exact_search(x[1000:1030], narrow, queries, 10)
     assert (got == want).all()
-    monkeypatch.setattr(vectors_module, "EXACT_BELOW", 10)  # now the graph answers, with the filter
+    monkeypatch.setattr(vectors_module, "EXACT_BELOW", 10)  # now the index answers, with the filter
     wide = ids[::3]
     _, got = retriever.search(queries, 10, allowed_ids=wide)
     assert (got >= 0).all() and np.isin(got, wide).all()
@@ -74,22 +106,32 @@ def test_filters_fill_k_and_removed_vectors_never_come_back(monkeypatch: pytest.
     assert vectors_module.vectors_due_rebuild(retriever) is True  # more than 20% masked
 
 
-def test_a_filtered_search_decodes_the_allowed_codes_as_faiss_does() -> None:
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_filtered_search_decodes_the_allowed_codes_as_faiss_does(kind: str) -> None:
     x = _clustered(2000)
     ids = np.arange(5, 2005, dtype=np.int64)
-    retriever, _ = build_approximate(ids, x)
+    retriever, _ = build_approximate(ids, x, kind=kind)
     # Unsorted, with ids the index never held (committed after its last catch-up).
     wanted = np.array([1500, 7, 9999, 40, 1200, 3, 600], dtype=np.int64)
     held, decoded = retriever._decode_stored(wanted)
-    assert held.tolist() == [1500, 7, 40, 1200, 600]
+    assert held.tolist() == [7, 40, 600, 1200, 1500]  # in storage order
     assert np.array_equal(decoded, retriever._index.reconstruct_batch(held))
     _, got = retriever.search(x[:3], 5, allowed_ids=wanted)
     assert np.isin(got, held).all() and (got >= 0).all()
-    # An index whose ids are out of order is decoded the slower way, with the same answer.
-    shuffled = FaissRetriever.approximate(DIM, ids[::-1].copy(), x[::-1].copy())
-    assert shuffled._decode_stored(wanted) is None
-    _, again = shuffled.search(x[:3], 5, allowed_ids=wanted)
-    assert np.isin(again, held).all() and (again >= 0).all()
+    # Ids out of order, or too sparse for a table by id: looked up otherwise, with the same answer.
+    for other_ids in (ids[::-1].copy(), ids * 10**9, ids[::-1] * 10**9):
+        other = FaissRetriever.approximate(
+            DIM, other_ids, x[::-1].copy() if other_ids[0] > other_ids[1] else x, kind=kind
+        )
+        scale = 10**9 if other_ids.max() > 10**6 else 1
+        held_there, decoded_there = other._decode_stored(wanted * scale)
+        assert sorted(held_there.tolist()) == sorted((held * scale).tolist())
+        assert np.array_equal(decoded_there, other._index.reconstruct_batch(held_there))
+        _, again = other.search(x[:3], 5, allowed_ids=wanted * scale)
+        assert np.isin(again, held * scale).all() and (again >= 0).all()
+        other.remove(other_ids[:100])  # masked by position
+        _, found = other.search(x[:20], 10)
+        assert not np.isin(found, other_ids[:100]).any() and (found >= 0).all()
 
 
 def _article(i: int) -> Article:
@@ -98,7 +140,7 @@ def _article(i: int) -> Article:
     return Article(id=f"a{i:04d}", body=body, published=f"2026-01-{1 + i % 28:02d}")
 
 
-def test_the_index_switches_to_hnsw_past_the_threshold(
+def test_the_index_switches_to_ivf_past_the_threshold(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(vectors_module, "APPROXIMATE_FROM", 200)
@@ -110,15 +152,15 @@ def test_the_index_switches_to_hnsw_past_the_threshold(
         reader = NewsIndex.open(path, model=embedder, read_only=True)  # type: ignore[arg-type]
         ix.add([_article(i) for i in range(150, 400)])
     manifest = json.loads((path / "manifest.json").read_text())
-    assert manifest["vector_index"] == "hnsw"
-    assert manifest["vector_search"]["recall_at_10"] >= 0.95
+    assert manifest["vector_index"] == "ivf"
+    assert manifest["vector_search"]["recall_at_10"] >= 0.95 and manifest["vector_search"]["nprobe"] >= 1
     assert len(reader) == 400  # a reader opened before keeps its exact copy, caught up
     reader.close()
 
     with NewsIndex.open(path, model=embedder) as ix:  # type: ignore[arg-type]
         stats = ix.stats()
         assert (
-            stats.vector_index == "hnsw" and stats.vector_recall == manifest["vector_search"]["recall_at_10"]
+            stats.vector_index == "ivf" and stats.vector_recall == manifest["vector_search"]["recall_at_10"]
         )
         for i in range(0, 400, 40):  # an article's own text finds it
             assert ix.search(_article(i).body, k=1, mode="dense")[0].article.id == f"a{i:04d}"
@@ -135,7 +177,7 @@ def test_the_index_switches_to_hnsw_past_the_threshold(
     with NewsIndex.open(path, model=embedder) as ix:  # type: ignore[arg-type]
         ix.delete([f"a{i:04d}" for i in range(60, 160)])  # past 20% masked: rebuilt on the next write
     with NewsIndex.open(path, model=embedder) as ix:  # type: ignore[arg-type]
-        assert ix._vectors.kind == "hnsw" and ix._vectors.masked_fraction == 0
+        assert ix._vectors.kind == "ivf" and ix._vectors.masked_fraction == 0
         assert {h.article.id for h in ix.search("report", k=1000, mode="dense")} == {
             f"a{i:04d}" for i in range(160, 400)
         }
@@ -151,6 +193,46 @@ def test_repair_rebuilds_an_approximate_index(tmp_path: Path, monkeypatch: pytes
     (path / "vectors.faiss").write_bytes(b"\0" * 100)
     report = check_index(path, repair=True)
     assert report.ok and len(report.findings) == 1
-    assert json.loads((path / "manifest.json").read_text())["vector_index"] == "hnsw"
+    assert json.loads((path / "manifest.json").read_text())["vector_index"] == "ivf"
     with NewsIndex.open(path, model=embedder, read_only=True) as ix:  # type: ignore[arg-type]
         assert ix.search(_article(7).body, k=1, mode="dense")[0].article.id == "a0007"
+
+
+def test_an_hnsw_index_of_an_earlier_version_keeps_working_until_rebuilt_as_ivf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vectors_module, "APPROXIMATE_FROM", 100)
+    path = tmp_path / "ix"
+    embedder = HashingEmbedder(dim=DIM)
+    with monkeypatch.context() as earlier:
+        earlier.setattr(vectors_module, "APPROXIMATE_KIND", "hnsw")
+        with NewsIndex.open(path, model=embedder) as ix:  # type: ignore[arg-type]
+            ix.add([_article(i) for i in range(200)])
+    recorded = json.loads((path / "manifest.json").read_text())["vector_search"]
+    assert recorded.keys() == {"ef_search", "recall_at_10"}
+    with NewsIndex.open(path, model=embedder) as ix:  # type: ignore[arg-type]
+        assert ix.stats().vector_index == "hnsw"
+        assert ix.search(_article(7).body, k=1, mode="dense")[0].article.id == "a0007"
+        ix.add([_article(i) for i in range(200, 220)])
+        ix.delete([f"a{i:04d}" for i in range(60)])  # past 20% masked: rebuilt on the next write
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["vector_index"] == "ivf" and manifest["vector_search"]["recall_at_10"] >= 0.95
+    with NewsIndex.open(path, model=embedder, read_only=True) as ix:  # type: ignore[arg-type]
+        assert {h.article.id for h in ix.search("report", k=1000, mode="dense")} == {
+            f"a{i:04d}" for i in range(60, 220)
+        }
+    assert check_index(path).findings == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_vectors_added_after_a_filtered_search_are_found_by_the_next(kind: str) -> None:
+    x = _clustered(3000)
+    retriever = FaissRetriever.approximate(DIM, np.arange(1, 2001), x[:2000], kind=kind)
+    _, got = retriever.search(x[:1], 5, allowed_ids=[3, 4, 5])  # makes the id table
+    assert sorted(got[0].tolist()) == [3, 4, 5]  # k is capped at the allowed ids
+    retriever.add(np.arange(5001, 6001), x[2000:])  # ids past the table's end
+    _, got = retriever.search(x[2500:2501], 1, allowed_ids=[4, 5500, 7000])
+    assert got.tolist() == [[5500]]
+    held, decoded = retriever._decode_stored(np.array([5999, 2000, 2001]))
+    assert held.tolist() == [2000, 5999]
+    assert np.allclose(decoded, x[[1999, 2998]], atol=0.02)
