@@ -42,6 +42,10 @@ __all__ = [
     "storage_error",
 ]
 
+#: SQLite's page cache per connection, in KiB (filled only as pages are read). SQLite's default of
+#: 2 MiB holds too little of a large store's indexes: at a million passages, turning a 1% date
+#: filter into passage ids took 9.8-10.2 ms with it and 4.5-5.0 ms with 32 MiB (``/tmp/s8`` scripts).
+PAGE_CACHE_KIB = 32_768
 #: SQLite's result codes for a damaged database file and for a file that is not a database.
 SQLITE_CORRUPT = 11
 SQLITE_NOTADB = 26
@@ -286,6 +290,7 @@ class Store:
                 self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")  # negative: a size in KiB
         except sqlite3.DatabaseError as exc:
             raise CorruptIndexError(str(path), f"cannot open the store ({exc})") from exc
         try:

@@ -977,3 +977,18 @@ def test_index_paths_with_uri_characters(tmp_path: Path, hashing: HashingEmbedde
     with open_ix(path, hashing, read_only=True) as reader:
         assert len(reader.search("river road floods", k=2)) == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == [name], "no stray database beside it"
+
+
+def test_every_store_connection_gets_the_larger_page_cache(ix: NewsIndex, hashing: HashingEmbedder) -> None:
+    """SQLite's default 2 MiB page cache held too little of a million-passage store (see
+    ``newsindex.store.PAGE_CACHE_KIB``); the writer, a reader and the second connection all ask
+    for more."""
+    from newsindex.store import PAGE_CACHE_KIB
+
+    ix.add([art(1, "A report on the harvest.")])
+    reader = NewsIndex.open(ix.path, model=hashing, read_only=True)  # type: ignore[arg-type]
+    try:
+        for store in (ix._store, ix._store.side_reader(), reader._store):
+            assert store.execute("PRAGMA cache_size").fetchone()[0] == -PAGE_CACHE_KIB
+    finally:
+        reader.close()
