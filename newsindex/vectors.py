@@ -274,6 +274,17 @@ class FaissRetriever:
         matrix = self._index.index.reconstruct_n(start, count) if count else np.zeros((0, self.dim))
         return ids, np.asarray(matrix, dtype=np.float32).reshape(-1, self.dim)
 
+    def as_stored(self, vectors: object) -> FloatArray:
+        """``vectors`` as this index would hold them: encoded to its 8-bit codes and decoded again
+        (an approximate index), or as they are (an exact one). What :meth:`vectors_at` returns for a
+        vector equals this for the vector that was added, whatever the codes' clipping did to it."""
+        matrix = _as_matrix(vectors, self.dim)
+        storage = self._code_storage() if self.kind != "flat" else None
+        if storage is None or not len(matrix):
+            return matrix
+        decoded = storage.sa_decode(storage.sa_encode(matrix))
+        return np.asarray(decoded, dtype=np.float32).reshape(-1, self.dim)
+
     def max_id(self) -> int:
         """The largest id held (masked ones included: ids are never reused), or 0 when empty."""
         stored = self._stored_ids_view()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,7 +16,9 @@ from conftest import HashingEmbedder
 
 import newsindex.vectors as vectors_module
 from newsindex import Article, ConfigurationError, NewsIndex, check_index
-from newsindex.vectors import FaissRetriever, build_approximate, exact_search, rerank_exact
+from newsindex.check import _compare_vectors
+from newsindex.store import Store
+from newsindex.vectors import FaissRetriever, build_approximate, exact_search, rerank_exact, unit
 
 DIM = 48
 
@@ -236,3 +239,35 @@ def test_vectors_added_after_a_filtered_search_are_found_by_the_next(kind: str) 
     held, decoded = retriever._decode_stored(np.array([5999, 2000, 2001]))
     assert held.tolist() == [2000, 5999]
     assert np.allclose(decoded, x[[1999, 2998]], atol=0.02)
+
+
+def test_check_compares_vectors_as_the_codes_hold_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """8-bit codes clip components outside the ranges they were trained on. A vector added after
+    the build can decode far from its float (a one-word passage: all its weight in one component),
+    and the index is still sound; a vector that is not the store's is still found."""
+    monkeypatch.setattr(vectors_module, "APPROXIMATE_FROM", 100)
+    path = tmp_path / "ix"
+    embedder = HashingEmbedder(dim=DIM)
+    with NewsIndex.open(path, model=embedder) as ix:  # type: ignore[arg-type]
+        ix.add([_article(i) for i in range(200)])
+    with NewsIndex.open(path, model=embedder) as ix:  # type: ignore[arg-type]
+        ix.add([Article(id="one-word", body="zeppelin")])
+        ids = ix._store.passage_ids()
+        held = ix._vectors.vectors_at(0, len(ix._vectors.stored_ids()))[1]
+        assert np.abs(held - ix._store.vectors_of(ids, DIM)).max() > 0.05  # clipped
+        ix._save()
+    assert check_index(path).findings == []
+
+    store = Store(path / "store.sqlite", read_only=True)
+    try:
+        x = store.vectors_of(ids, DIM)
+        state = SimpleNamespace(tombstone_seq=0)  # read for exact indexes only
+        assert _compare_vectors(FaissRetriever.approximate(DIM, ids, x), state, store, DIM) == ""  # type: ignore[arg-type]
+        nudged = x.copy()
+        nudged[5] = unit(x[5] + 0.02 * np.random.default_rng(0).standard_normal(DIM))
+        found = _compare_vectors(FaissRetriever.approximate(DIM, ids, nudged), state, store, DIM)  # type: ignore[arg-type]
+        assert found == "holds vectors that differ from the store's"
+    finally:
+        store.close()
