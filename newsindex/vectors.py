@@ -41,6 +41,9 @@ APPROXIMATE_KIND = "ivf"
 #: 8-bit codes. Measured on a million passage-like vectors with 4,096 lists (recall@10 of real
 #: queries, nprobe 320): 4 times k, 0.946; 6 times, 0.958; 16 times, 0.961, each about 0.1 ms more.
 IVF_CANDIDATE_FACTOR = 6.0
+#: Centres per 4-bit code, each learnt by k-means from the training vectors: the fewest an IVF index
+#: can be trained on.
+IVF_CODE_CENTRES = 16
 #: FAISS's fast-scan loop for one query at a time (``IndexIVFFastScan.implem``).
 IVF_SINGLE_QUERY_LOOP = 10
 #: Links per node of the HNSW graph (memory grows with it; so does recall).
@@ -166,6 +169,11 @@ class FaissRetriever:
         kind = kind or APPROXIMATE_KIND
         matrix = _as_matrix(vectors, dim)
         rng = np.random.default_rng(0)
+        if not len(matrix) or (kind == "ivf" and len(matrix) < IVF_CODE_CENTRES):
+            raise ConfigurationError(
+                f"an approximate index is trained on its vectors: {len(matrix)} are too few"
+                + (f" (IVF needs at least {IVF_CODE_CENTRES}); use the exact index" if kind == "ivf" else "")
+            )
         if kind == "ivf":
             lists = ivf_list_count(len(matrix))
             # Two dimensions per 4-bit code: 96 bytes a vector at 384 dimensions.

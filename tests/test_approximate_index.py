@@ -64,6 +64,11 @@ def test_ivf_lists_grow_with_the_square_root_and_stay_trainable() -> None:
     assert vectors_module.ivf_list_count(10) == 1
     with pytest.raises(ConfigurationError, match="unknown approximate index kind"):
         FaissRetriever.approximate(DIM, [1], _clustered(1), kind="lsh")
+    with pytest.raises(ConfigurationError, match=r"15 are too few \(IVF needs at least 16\)"):
+        FaissRetriever.approximate(DIM, range(15), _clustered(15))
+    with pytest.raises(ConfigurationError, match="0 are too few"):
+        FaissRetriever.approximate(DIM, [], np.zeros((0, DIM), np.float32), kind="hnsw")
+    assert len(FaissRetriever.approximate(DIM, range(16), _clustered(16))) == 16
 
 
 def test_settings_of_the_wrong_kind_are_refused() -> None:
