@@ -31,7 +31,7 @@ from .manifest import (
 )
 from .store import SCHEMA, Store
 from .vectorfile import VectorFileState, read_vector_file, write_vector_file
-from .vectors import FaissRetriever, build_approximate, vectors_due_rebuild
+from .vectors import FaissRetriever, build_vector_index
 
 __all__ = ["CheckReport", "Finding", "check_index"]
 
@@ -42,8 +42,10 @@ SALVAGE_CHUNK = 256
 #: Passages compared per step between the vector file and the store.
 COMPARE_CHUNK = 4096
 #: How far a vector decoded from an approximate index's 8-bit codes may lie from the store's vector
-#: encoded and decoded the same way (components of unit vectors): float rounding only.
-QUANTISED_TOLERANCE = 1e-5
+#: encoded and decoded the same way (components of unit vectors). The same FAISS gives the same
+#: codes; one code step (at most 2/255 of a component's range) is allowed for one that rounds
+#: differently, far below what a vector of another passage differs by.
+QUANTISED_TOLERANCE = 0.01
 
 
 class Finding(BaseModel):
@@ -241,11 +243,7 @@ class _Checker:
     def _rebuild_vectors(self, store: Store, dim: int) -> None:
         self.vectors_rebuilt = True
         ids, matrix = store.vectors_after(0, dim)
-        vectors = FaissRetriever(dim)
-        vectors.add(ids, matrix)
-        recall: float | None = 1.0
-        if vectors_due_rebuild(vectors):
-            vectors, recall = build_approximate(ids, matrix)
+        vectors, recall = build_vector_index(ids, matrix)
         del matrix
         counts = {"articles": store.count("articles"), "passages": store.count("passages")}
         meta = store.meta()

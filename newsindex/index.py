@@ -66,7 +66,7 @@ from .models import (
 from .search import RRF_K, Searcher, fts_query, query_terms
 from .store import ArticleFilter, PlaceQuery, Store, storage_error
 from .vectorfile import VectorFileState, read_vector_file, write_vector_file
-from .vectors import FaissRetriever, build_approximate, unit, unit_mean, vectors_due_rebuild
+from .vectors import FaissRetriever, build_vector_index, unit, unit_mean, vectors_due_rebuild
 
 __all__ = ["AddProgress", "NewsIndex"]
 
@@ -567,7 +567,7 @@ class NewsIndex:
             return
         started = monotonic()
         ids, matrix = self._store.vectors_after(0, self.dim)
-        self._vectors, self._recall = build_approximate(ids, matrix)
+        self._vectors, self._recall = build_vector_index(ids, matrix)
         self._searcher.vectors = self._vectors
         self._tombstone_seq = self._store.last_tombstone()
         log.info(

@@ -276,3 +276,39 @@ def test_check_compares_vectors_as_the_codes_hold_them(
         assert found == "holds vectors that differ from the store's"
     finally:
         store.close()
+
+
+def test_an_index_shrunk_below_the_threshold_is_rebuilt_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vectors_module, "APPROXIMATE_FROM", 100)
+    path = tmp_path / "ix"
+    embedder = HashingEmbedder(dim=DIM)
+    with NewsIndex.open(path, model=embedder) as ix:  # type: ignore[arg-type]
+        ix.add([_article(i) for i in range(120)])
+        assert ix.stats().vector_index == "flat"
+    with NewsIndex.open(path, model=embedder) as ix:  # type: ignore[arg-type]
+        assert ix.stats().vector_index == "ivf"
+        ix.delete([f"a{i:04d}" for i in range(115)])  # 5 left: too few to train an IVF index on
+    with NewsIndex.open(path, model=embedder) as ix:  # type: ignore[arg-type]
+        assert ix.stats().vector_index == "flat" and ix.stats().vector_recall == 1.0
+        assert {h.article.id for h in ix.search("report", k=10, mode="dense")} == {
+            f"a{i:04d}" for i in range(115, 120)
+        }
+    assert check_index(path).findings == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_negative_and_repeated_ids_are_found_as_they_are(kind: str) -> None:
+    x = _clustered(3000)
+    ids = np.arange(3000, dtype=np.int64)
+    retriever = FaissRetriever.approximate(DIM, ids, x, kind=kind)
+    retriever.search(x[:1], 5, allowed_ids=[1, 2])  # makes the id table
+    retriever.add([-5], x[2995:2996])  # a negative id: no table by id from then on
+    assert retriever.search(x[2995:2996], 1, allowed_ids=[2995])[1].tolist() == [[2995]]
+    assert retriever.search(x[2995:2996], 1, allowed_ids=[-5])[1].tolist() == [[-5]]
+    retriever.remove([-5])
+    _, found = retriever.search(x[2995:2996], 3)
+    assert -5 not in found and 2995 in found
+    _, found = retriever.search(x[7:8], 3, allowed_ids=[7, 7, 7, 8])  # each hit once
+    assert sorted(found[0].tolist())[1:] == [7, 8] and sorted(found[0].tolist())[0] == -1
