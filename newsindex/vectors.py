@@ -465,10 +465,7 @@ class FaissRetriever:
     def _allowed_bits(self, allowed: IdArray) -> npt.NDArray[np.uint8]:
         """A bitmap over insertion positions with the bits of ``allowed`` ids set (masked ones are
         not in ``allowed`` by then)."""
-        stored = self._stored_ids_view()
-        wanted = np.zeros(len(stored), dtype=bool)
-        wanted[self._positions_of(allowed)] = True
-        return np.packbits(wanted, bitorder="little")
+        return self._position_bits(allowed, value=True)
 
     def _live_bitmap(self) -> npt.NDArray[np.uint8] | None:
         """A bitmap over insertion positions of the unmasked vectors; None when none is masked.
@@ -479,15 +476,16 @@ class FaissRetriever:
         cached = self._live_bits
         if cached is not None and cached[:2] == (total, len(self._masked)):
             return cached[2]
-        live = np.ones(total, dtype=bool)
-        live[self._positions_of(self._masked)] = False
-        bits = np.packbits(live, bitorder="little")
+        bits = self._position_bits(self._masked, value=False)
         self._live_bits = (total, len(self._masked), bits)
         return bits
 
-    def _positions_of(self, wanted: IdArray) -> IdArray:
-        """The insertion positions of those ``wanted`` ids the index holds, in ascending order."""
-        return np.sort(self._locate(wanted)[1])
+    def _position_bits(self, ids: IdArray, *, value: bool) -> npt.NDArray[np.uint8]:
+        """A bitmap over insertion positions, as FAISS's ``IDSelectorBitmap`` reads it: the bits of
+        ``ids`` set to ``value``, all others to its opposite."""
+        flags = np.full(int(self._index.ntotal), not value, dtype=bool)
+        flags[self._locate(ids)[1]] = value
+        return np.packbits(flags, bitorder="little")
 
     def _locate(self, wanted: IdArray) -> tuple[npt.NDArray[np.bool_], IdArray]:
         """For each of ``wanted``, whether the index holds it; and the insertion positions of those
@@ -501,14 +499,11 @@ class FaissRetriever:
             found[inside] = table[wanted[inside]]
             present = found >= 0
             return present, found[present]
-        if self._ids_ascending():
-            positions = np.minimum(np.searchsorted(stored, wanted), max(total - 1, 0))
-            present = stored[positions] == wanted if total else np.zeros(len(wanted), dtype=bool)
-            return present, positions[present]
-        order = np.argsort(stored, kind="stable")
+        order = None if self._ids_ascending() else np.argsort(stored, kind="stable")
         slots = np.minimum(np.searchsorted(stored, wanted, sorter=order), max(total - 1, 0))
-        present = stored[order[slots]] == wanted if total else np.zeros(len(wanted), dtype=bool)
-        return present, order[slots][present]
+        positions = slots if order is None else order[slots]
+        present = stored[positions] == wanted if total else np.zeros(len(wanted), dtype=bool)
+        return present, positions[present]
 
     def _position_table(self) -> npt.NDArray[np.int32] | None:
         """Insertion position by id (-1: not held), where the ids are dense enough for such a table
