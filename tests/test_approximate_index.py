@@ -58,9 +58,10 @@ def test_an_approximate_index_reaches_the_recall_target_and_says_so(kind: str) -
 
 
 def test_ivf_lists_grow_with_the_square_root_and_stay_trainable() -> None:
-    assert vectors_module.ivf_list_count(1_000_000) == 4096
-    assert vectors_module.ivf_list_count(100_000) == 1024
-    assert vectors_module.ivf_list_count(4000) == 64  # 4·√n would be 256: too few vectors per list
+    assert vectors_module.ivf_list_count(1_000_000) == 512
+    assert vectors_module.ivf_list_count(100_000) == 128
+    assert vectors_module.ivf_list_count(4_000_000) == 1024
+    assert vectors_module.ivf_list_count(200) == 4  # √n/2 would be 8: too few vectors per list
     assert vectors_module.ivf_list_count(10) == 1
     with pytest.raises(ConfigurationError, match="unknown approximate index kind"):
         FaissRetriever.approximate(DIM, [1], _clustered(1), kind="lsh")
@@ -115,26 +116,31 @@ def test_filters_fill_k_and_removed_vectors_never_come_back(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_a_filtered_search_decodes_the_allowed_codes_as_faiss_does(kind: str) -> None:
+def test_a_filtered_search_scores_the_allowed_codes_as_faiss_decodes_them(kind: str) -> None:
     x = _clustered(2000)
     ids = np.arange(5, 2005, dtype=np.int64)
     retriever, _ = build_approximate(ids, x, kind=kind)
-    # Unsorted, with ids the index never held (committed after its last catch-up).
-    wanted = np.array([1500, 7, 9999, 40, 1200, 3, 600], dtype=np.int64)
-    held, decoded = retriever._decode_stored(wanted)
-    assert held.tolist() == [7, 40, 600, 1200, 1500]  # in storage order
-    assert np.array_equal(decoded, retriever._index.reconstruct_batch(held))
+    # Unsorted, repeated, with ids the index never held (committed after its last catch-up).
+    wanted = np.array([1500, 7, 9999, 40, 1200, 3, 600, 40], dtype=np.int64)
+    held = np.array([7, 40, 600, 1200, 1500], dtype=np.int64)
+
+    def scored_as_decoded(index: FaissRetriever, allowed: np.ndarray, expected: np.ndarray) -> None:
+        found = index._score_stored(x[:3], 5, allowed)
+        assert found is not None
+        scores, got = found
+        ref_scores, ref = exact_search(index._index.reconstruct_batch(expected), expected, x[:3], 5)
+        assert np.array_equal(got, ref) and np.allclose(scores, ref_scores, atol=1e-5)
+
+    scored_as_decoded(retriever, wanted, held)
     _, got = retriever.search(x[:3], 5, allowed_ids=wanted)
-    assert np.isin(got, held).all() and (got >= 0).all()
+    assert sorted(got[0].tolist()) == held.tolist()  # each once, none missing
     # Ids out of order, or too sparse for a table by id: looked up otherwise, with the same answer.
     for other_ids in (ids[::-1].copy(), ids * 10**9, ids[::-1] * 10**9):
         other = FaissRetriever.approximate(
             DIM, other_ids, x[::-1].copy() if other_ids[0] > other_ids[1] else x, kind=kind
         )
         scale = 10**9 if other_ids.max() > 10**6 else 1
-        held_there, decoded_there = other._decode_stored(wanted * scale)
-        assert sorted(held_there.tolist()) == sorted((held * scale).tolist())
-        assert np.array_equal(decoded_there, other._index.reconstruct_batch(held_there))
+        scored_as_decoded(other, wanted * scale, held * scale)
         _, again = other.search(x[:3], 5, allowed_ids=wanted * scale)
         assert np.isin(again, held * scale).all() and (again >= 0).all()
         other.remove(other_ids[:100])  # masked by position
@@ -241,9 +247,9 @@ def test_vectors_added_after_a_filtered_search_are_found_by_the_next(kind: str) 
     retriever.add(np.arange(5001, 6001), x[2000:])  # ids past the table's end
     _, got = retriever.search(x[2500:2501], 1, allowed_ids=[4, 5500, 7000])
     assert got.tolist() == [[5500]]
-    held, decoded = retriever._decode_stored(np.array([5999, 2000, 2001]))
-    assert held.tolist() == [2000, 5999]
-    assert np.allclose(decoded, x[[1999, 2998]], atol=0.02)
+    scores, got = retriever.search(x[2998:2999], 3, allowed_ids=[5999, 2000, 2001])
+    assert got.tolist() == [[5999, 2000, -1]]  # 2001 was never added
+    assert np.allclose(scores[0, :2], x[[2998, 1999]] @ x[2998], atol=0.02)
 
 
 def test_check_compares_vectors_as_the_codes_hold_them(
