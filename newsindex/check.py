@@ -307,6 +307,9 @@ def _compare_vectors(vectors: FaissRetriever, state: VectorFileState, store: Sto
         return f"holds passage ids up to {int(held_ids.max())}; the store never assigned one above {ceiling}"
     if len(np.unique(held_ids)) != len(held_ids):
         return "holds some passage ids twice"
+    problem = vectors.list_problem()
+    if problem:
+        return problem
     if vectors.kind == "flat":
         _, removed = store.tombstones_after(state.tombstone_seq)
         vectors.remove(removed)

@@ -296,6 +296,38 @@ class FaissRetriever:
         matrix = self._index.index.reconstruct_n(start, count) if count else np.zeros((0, self.dim))
         return ids, np.asarray(matrix, dtype=np.float32).reshape(-1, self.dim)
 
+    def list_problem(self) -> str:
+        """'' unless this is an IVF index whose inverted lists do not hold each of its vectors exactly
+        once (a vector in no list is never found; one in two lists comes back twice). Other kinds
+        have no lists to check."""
+        ivf = self._ivf
+        if ivf is None:
+            return ""
+        faiss = _faiss()
+        lists = ivf[1]
+        invlists = lists.invlists
+        total = int(self._index.ntotal)
+        parts = []
+        for number in range(int(lists.nlist)):
+            size = int(invlists.list_size(number))
+            if not size:
+                continue
+            pointer = invlists.get_ids(number)
+            try:
+                parts.append(np.array(faiss.rev_swig_ptr(pointer, size), dtype=np.int64))
+            finally:
+                invlists.release_ids(number, pointer)
+        positions = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        if len(positions) and (int(positions.min()) < 0 or int(positions.max()) >= total):
+            return "its inverted lists point at vectors it does not hold"
+        counts = np.bincount(positions, minlength=total)
+        missing, repeated = int((counts == 0).sum()), int((counts > 1).sum())
+        if missing or repeated:
+            return (
+                f"its inverted lists miss {missing} of its {total} vectors and hold {repeated} more than once"
+            )
+        return ""
+
     def as_stored(self, vectors: object) -> FloatArray:
         """``vectors`` as this index would hold them: encoded to its 8-bit codes and decoded again
         (an approximate index), or as they are (an exact one). What :meth:`vectors_at` returns for a

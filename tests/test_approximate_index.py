@@ -280,8 +280,33 @@ def test_check_compares_vectors_as_the_codes_hold_them(
         nudged[5] = unit(x[5] + 0.02 * np.random.default_rng(0).standard_normal(DIM))
         found = _compare_vectors(FaissRetriever.approximate(DIM, ids, nudged), state, store, DIM)  # type: ignore[arg-type]
         assert found == "holds vectors that differ from the store's"
+        damaged = FaissRetriever.approximate(DIM, ids, x)
+        invlists = damaged._ivf[1].invlists  # type: ignore[index]
+        number = next(n for n in range(invlists.nlist) if invlists.list_size(n))
+        invlists.resize(number, invlists.list_size(number) - 1)
+        found = _compare_vectors(damaged, state, store, DIM)  # type: ignore[arg-type]
+        assert found.startswith("its inverted lists miss 1 of its")
     finally:
         store.close()
+
+
+def test_check_finds_vectors_the_inverted_lists_lost_or_repeat() -> None:
+    x = _clustered(1000)
+    ids = np.arange(1, 1001, dtype=np.int64)
+    assert FaissRetriever.approximate(DIM, ids, x).list_problem() == ""
+    assert FaissRetriever(DIM).list_problem() == ""  # an exact index has no lists
+    for damage in ("truncate", "repeat"):
+        retriever = FaissRetriever.approximate(DIM, ids, x)
+        invlists = retriever._ivf[1].invlists  # type: ignore[index]
+        number = next(n for n in range(invlists.nlist) if invlists.list_size(n) > 1)
+        if damage == "truncate":
+            invlists.resize(number, invlists.list_size(number) - 1)
+            expected = "its inverted lists miss 1 of its 1000 vectors and hold 0 more than once"
+            assert retriever.list_problem() == expected
+        else:
+            retriever._ivf[1].add_with_ids(x[:1], np.array([0], dtype=np.int64))  # type: ignore[index]
+            expected = "its inverted lists miss 0 of its 1000 vectors and hold 1 more than once"
+            assert retriever.list_problem() == expected
 
 
 def test_an_index_shrunk_below_the_threshold_is_rebuilt_exact(
