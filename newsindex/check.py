@@ -307,7 +307,7 @@ def _compare_vectors(vectors: FaissRetriever, state: VectorFileState, store: Sto
         return f"holds passage ids up to {int(held_ids.max())}; the store never assigned one above {ceiling}"
     if len(np.unique(held_ids)) != len(held_ids):
         return "holds some passage ids twice"
-    problem = vectors.list_problem()
+    problem = vectors.structure_problem()
     if problem:
         return problem
     if vectors.kind == "flat":

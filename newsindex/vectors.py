@@ -296,17 +296,23 @@ class FaissRetriever:
         matrix = self._index.index.reconstruct_n(start, count) if count else np.zeros((0, self.dim))
         return ids, np.asarray(matrix, dtype=np.float32).reshape(-1, self.dim)
 
-    def list_problem(self) -> str:
-        """'' unless this is an IVF index whose inverted lists do not hold each of its vectors exactly
-        once (a vector in no list is never found; one in two lists comes back twice). Other kinds
-        have no lists to check."""
+    def structure_problem(self) -> str:
+        """'' unless the parts of an approximate index disagree: its 8-bit codes must cover every
+        id (a search would read past their end), and an IVF index's inverted lists must hold each
+        vector exactly once (a vector in no list is never found; one in two comes back twice)."""
+        total = int(self._index.ntotal)
+        storage = self._code_storage()
+        codes = getattr(storage, "codes", None)
+        if codes is not None and (
+            int(storage.ntotal) != total or int(codes.size()) != total * int(storage.code_size)
+        ):
+            return f"holds 8-bit codes for {int(storage.ntotal)} vectors under {total} ids"
         ivf = self._ivf
         if ivf is None:
             return ""
         faiss = _faiss()
         lists = ivf[1]
         invlists = lists.invlists
-        total = int(self._index.ntotal)
         parts = []
         for number in range(int(lists.nlist)):
             size = int(invlists.list_size(number))
@@ -605,11 +611,11 @@ class FaissRetriever:
         if found is not None:
             scores, ids = found
         else:  # no code storage to read (another FAISS version): decode through FAISS's own API
-            held = allowed
+            held = _sorted_unique(allowed)  # each once, as a flat index answers an id allowed twice
             try:
                 vectors = self._index.reconstruct_batch(held)
             except RuntimeError:  # an allowed id the index lacks (committed after the last catch-up)
-                held = allowed[np.isin(allowed, self._stored_ids_view())]
+                held = held[np.isin(held, self._stored_ids_view())]
                 vectors = self._index.reconstruct_batch(held) if len(held) else np.zeros((0, self.dim))
             scores, ids = self._top_of(matrix, k, held, np.asarray(vectors, np.float32))
         if ids.shape[1] < k:  # pad as FAISS does

@@ -15,7 +15,7 @@ import pytest
 from conftest import HashingEmbedder
 
 import newsindex.vectors as vectors_module
-from newsindex import Article, ConfigurationError, NewsIndex, check_index
+from newsindex import Article, ConfigurationError, CorruptIndexError, NewsIndex, check_index
 from newsindex.check import _compare_vectors
 from newsindex.store import Store
 from newsindex.vectors import FaissRetriever, build_approximate, exact_search, rerank_exact, unit
@@ -134,6 +134,9 @@ def test_a_filtered_search_scores_the_allowed_codes_as_faiss_decodes_them(kind: 
     scored_as_decoded(retriever, wanted, held)
     _, got = retriever.search(x[:3], 5, allowed_ids=wanted)
     assert sorted(got[0].tolist()) == held.tolist()  # each once, none missing
+    retriever._score_stored = lambda *args: None  # type: ignore[method-assign]  # no codes to read
+    _, slower = retriever.search(x[:3], 5, allowed_ids=wanted)
+    assert np.array_equal(slower, got)
     # Ids out of order, or too sparse for a table by id: looked up otherwise, with the same answer.
     for other_ids in (ids[::-1].copy(), ids * 10**9, ids[::-1] * 10**9):
         other = FaissRetriever.approximate(
@@ -286,15 +289,36 @@ def test_check_compares_vectors_as_the_codes_hold_them(
         invlists.resize(number, invlists.list_size(number) - 1)
         found = _compare_vectors(damaged, state, store, DIM)  # type: ignore[arg-type]
         assert found.startswith("its inverted lists miss 1 of its")
+        short = FaissRetriever.approximate(DIM, ids, x)
+        short._code_storage().ntotal = len(ids) - 1  # reading the codes would run past their end
+        found = _compare_vectors(short, state, store, DIM)  # type: ignore[arg-type]
+        assert found.startswith(f"holds 8-bit codes for {len(ids) - 1} vectors")
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_check_finds_codes_missing_under_the_ids(kind: str) -> None:
+    x = _clustered(1000)
+    retriever = FaissRetriever.approximate(DIM, np.arange(1, 1001), x, kind=kind)
+    assert retriever.structure_problem() == ""
+    storage = retriever._code_storage()
+    storage.codes.resize(900 * storage.code_size)
+    storage.ntotal = 900
+    assert retriever.structure_problem() == "holds 8-bit codes for 900 vectors under 1000 ids"
+    if kind == "hnsw":  # FAISS refuses to load such a graph
+        with pytest.raises(CorruptIndexError, match="storage ntotal 900"):
+            FaissRetriever.from_bytes(retriever.to_bytes(), DIM)
+    else:  # FAISS loads such an IVF file: only the check finds it
+        again = FaissRetriever.from_bytes(retriever.to_bytes(), DIM)
+        assert again.structure_problem() == "holds 8-bit codes for 900 vectors under 1000 ids"
 
 
 def test_check_finds_vectors_the_inverted_lists_lost_or_repeat() -> None:
     x = _clustered(1000)
     ids = np.arange(1, 1001, dtype=np.int64)
-    assert FaissRetriever.approximate(DIM, ids, x).list_problem() == ""
-    assert FaissRetriever(DIM).list_problem() == ""  # an exact index has no lists
+    assert FaissRetriever.approximate(DIM, ids, x).structure_problem() == ""
+    assert FaissRetriever(DIM).structure_problem() == ""  # an exact index has no lists
     for damage in ("truncate", "repeat"):
         retriever = FaissRetriever.approximate(DIM, ids, x)
         invlists = retriever._ivf[1].invlists  # type: ignore[index]
@@ -302,11 +326,11 @@ def test_check_finds_vectors_the_inverted_lists_lost_or_repeat() -> None:
         if damage == "truncate":
             invlists.resize(number, invlists.list_size(number) - 1)
             expected = "its inverted lists miss 1 of its 1000 vectors and hold 0 more than once"
-            assert retriever.list_problem() == expected
+            assert retriever.structure_problem() == expected
         else:
             retriever._ivf[1].add_with_ids(x[:1], np.array([0], dtype=np.int64))  # type: ignore[index]
             expected = "its inverted lists miss 0 of its 1000 vectors and hold 1 more than once"
-            assert retriever.list_problem() == expected
+            assert retriever.structure_problem() == expected
 
 
 def test_an_index_shrunk_below_the_threshold_is_rebuilt_exact(
