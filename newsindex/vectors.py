@@ -174,10 +174,10 @@ class FaissRetriever:
 
         ``"ivf"``: the vectors are split into about √n/2 lists around k-means centres
         (:func:`ivf_list_count`); a search scans the lists nearest the query (:attr:`nprobe`) with
-        4-bit codes of each vector (FAISS's SIMD "fast scan"), then orders the best candidates again
-        with 8-bit codes of the vectors, kept in insertion order. ``"hnsw"``: an HNSW graph over 8-bit codes
-        (``links`` per node, ``ef_construction`` candidates per insertion). By default
-        :data:`APPROXIMATE_KIND`.
+        4-bit codes of each vector's offset from its centre (FAISS's SIMD "fast scan"), then orders
+        the best candidates again with 8-bit codes of the vectors, kept in insertion order.
+        ``"hnsw"``: an HNSW graph over 8-bit codes (``links`` per node, ``ef_construction``
+        candidates per insertion). By default :data:`APPROXIMATE_KIND`.
         """
         faiss = _faiss()
         kind = kind or APPROXIMATE_KIND
@@ -195,6 +195,11 @@ class FaissRetriever:
             coarse = faiss.IndexIVFPQFastScan(
                 faiss.IndexFlatIP(dim), dim, lists, parts, 4, faiss.METRIC_INNER_PRODUCT
             )
+            # Codes of each vector's offset from its list's centre, not of the vector (FAISS's
+            # default here): finer codes pick better candidates. At a million vectors with 512
+            # lists the tuning then stopped at 128 lists instead of 160, and a search took 1.47-1.50
+            # against 1.79-1.85 ms (recall of real queries 0.986 against 0.990; /tmp/s9/kf.py).
+            coarse.by_residual = True
             fine = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
             inner = faiss.IndexRefine(coarse, fine)
             inner.k_factor = IVF_CANDIDATE_FACTOR
