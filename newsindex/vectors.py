@@ -346,7 +346,7 @@ class FaissRetriever:
         (an approximate index), or as they are (an exact one). What :meth:`vectors_at` returns for a
         vector equals this for the vector that was added, whatever the codes' clipping did to it."""
         matrix = _as_matrix(vectors, self.dim)
-        storage = self._code_storage() if self.kind != "flat" else None
+        storage = self._code_storage()
         if storage is None or not len(matrix):
             return matrix
         decoded = storage.sa_decode(storage.sa_encode(matrix))
@@ -503,7 +503,7 @@ class FaissRetriever:
         ivf = self._ivf
         assert ivf is not None
         refine, lists = ivf
-        bits = self._allowed_bits(allowed) if allowed is not None else self._live_bitmap()
+        bits = self._position_bits(allowed, value=True) if allowed is not None else self._live_bitmap()
         selector = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits)) if bits is not None else None
         nprobe = int(lists.nlist) if every_list else int(lists.nprobe)
         # FAISS's fast scan has several loops: the one that takes queries one at a time was 8-15%
@@ -518,11 +518,6 @@ class FaissRetriever:
         stored = self._stored_ids_view()
         ids = np.where(positions >= 0, stored[np.maximum(positions, 0)], -1)
         return scores.astype(np.float32), ids.astype(np.int64)
-
-    def _allowed_bits(self, allowed: IdArray) -> npt.NDArray[np.uint8]:
-        """A bitmap over insertion positions with the bits of ``allowed`` ids set (masked ones are
-        not in ``allowed`` by then)."""
-        return self._position_bits(allowed, value=True)
 
     def _live_bitmap(self) -> npt.NDArray[np.uint8] | None:
         """A bitmap over insertion positions of the unmasked vectors; None when none is masked.
