@@ -141,3 +141,25 @@ def test_main_country_prefers_towns_over_countries_named_as_parties() -> None:
     assert find_places(bare) == []
     assert main_country([], find_actors(bare)) == "UA"
     assert main_country([], []) is None
+
+
+def test_all_capitals_text_is_read_without_runaway_backtracking() -> None:
+    """Old wires and magazines are often in capitals. Checking whether a name sits in a parenthesised
+    list tried every split of each run of capitals before a ")" (seven words: hours, in a TIME
+    article). A hang guard, not a timing: the alarm only fires if the search runs away again."""
+    import signal
+
+    words = "A SLASHED ROSETTE SIGNIFIES FORMER GOVERNMENT OFFICIALS"
+    text = f"IN THE BOOK ({words}), THE U.N. SITS IN NEW YORK (1963). Talks resumed in Geneva."
+
+    def runaway(*_: object) -> None:
+        raise TimeoutError("find_places ran for over 20 s")
+
+    previous = signal.signal(signal.SIGALRM, runaway)
+    signal.alarm(20)
+    try:
+        found = places(text)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert ("Geneva", "CH", "Geneva") in found

@@ -496,9 +496,11 @@ def _after_unknown_name(text: str, words: list[_Word], span: _Span) -> bool:
 
 
 # Only names, commas and words for divisions between "(" and the span: "(Kilbati-Zone 2, Afar)",
-# "(Kitaf wa Al Boqee, Sadah)".
+# "(Kitaf wa Al Boqee, Sadah)". The word is possessive (``*+``): otherwise each capital or digit
+# inside it could start another word, and a failing match tried every split of a run of capitals,
+# twice as long for each letter (minutes for one all-capitals article).
 _NAMES_ONLY = re.compile(
-    r"(?:(?:[A-Z0-9][\w'’.-]*|(?:wa|al|el|de|del|la|du|des|di|da|do|dos|an|ad|ar|as|az|ash|of|and)\b)"
+    r"(?:(?:[A-Z0-9][\w'’.-]*+|(?:wa|al|el|de|del|la|du|des|di|da|do|dos|an|ad|ar|as|az|ash|of|and)\b)"
     r"(?:\s+(?:district|township|county|state|region|province|municipality|locality|sub-county|town|city))?"
     r"[\s,-]*)*"
 )
