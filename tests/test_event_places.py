@@ -163,3 +163,50 @@ def test_all_capitals_text_is_read_without_runaway_backtracking() -> None:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert ("Geneva", "CH", "Geneva") in found
+
+
+def test_a_village_named_with_nothing_placing_it_is_a_word_not_a_place() -> None:
+    """A name a village of under 10,000 happens to have, with no word around it saying a place is
+    meant and in a country the text places nothing in, is not taken as that village (both cases come
+    from the seed feeds, where the demo placed them in Connecticut and Piedmont)."""
+    storm = "A storm swept across the southern Baltic coast, cutting power in northern Poland and Lithuania."
+    assert places(storm) == [("Poland", "PL", None), ("Lithuania", "LT", None)]
+    assert places("Malawi will vaccinate more children with doses from the vaccine alliance Gavi.") == [
+        ("Malawi", "MW", None)
+    ]
+    # The same village, where the text does place it: a cue ("near"), or its country named.
+    assert places("A landslide buried a road near Gavi on Sunday.") == [("Gavi", "IT", "Piemonte")]
+    assert places("Italian firefighters reached Gavi on Sunday after the landslide.") == [
+        ("Gavi", "IT", "Piemonte")
+    ]
+
+
+def test_a_country_named_in_an_article_about_another_is_not_a_town_named_after_it() -> None:
+    """The seed on Lebanon also names the United States: its American towns called Lebanon won, with
+    that country's bonus. A country's exact name is the country unless a region follows it."""
+    text = (
+        "An Israeli air strike hit a car near Bint Jbeil in southern Lebanon, Lebanon's health ministry "
+        "said. The United States urged restraint."
+    )
+    assert [p for p in places(text) if p[0] == "Lebanon"] == [("Lebanon", "LB", None)] * 2
+    assert places("The plant in Lebanon, Tennessee, will close.") == [
+        ("Lebanon", "US", "Tennessee"),
+        ("Tennessee", "US", "Tennessee"),
+    ]
+
+
+def test_a_famous_place_beats_its_small_namesakes_in_the_country_the_text_names() -> None:
+    """A text that names the United States gave its villages called London, Paris or Scotland the
+    country's bonus; a place of a million or more called exactly so now wins unless a region follows."""
+    assert places("Shares rose in New York and London on Friday, the United States said.")[1] == (
+        "London",
+        "GB",
+        "England",
+    )
+    assert ("Scotland", "GB", "Scotland") in places(
+        "Auroras were seen in Kentucky, the US, Scotland and Slovenia."
+    )
+    assert ("Paris", "FR", "Île-de-France") in places(
+        "US and Iranian envoys met in Paris, the United States said."
+    )
+    assert places("The plant in London, Kentucky, will close.")[0] == ("London", "US", "Kentucky")

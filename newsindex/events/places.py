@@ -248,6 +248,9 @@ _COUNTRY_NAME = 60.0
 _PER_DECADE = 10.0  # per factor of ten in population
 _CANONICAL = 15.0
 _CANONICAL_AREA = 25.0
+_COUNTRY_NAMESAKE = 100.0
+_FAMOUS = 1_000_000
+_FAMOUS_RATIO = 50
 _SMALL_PLACE = 10_000
 _SMALL_ALTERNATE = 15.0
 _PAIR_OPTIONS = 40  # candidates of each side tried when a town and its region are chosen together
@@ -289,6 +292,8 @@ class _Span:
     inside: _Span | None = None  # the region, town or country it is said to lie in ("X, Nuevo Leon")
     holds: list[_Span] = field(default_factory=list)  # the spans said to lie in it
     chosen: Place | None = None
+    names_a_country: bool = False  # a country has exactly this name ("Lebanon", not "West Lebanon")
+    biggest_exact: int = 0  # the population of the largest place with exactly this name
 
 
 def find_places(text: str, *, base: int = 0, country_hint: str | None = None) -> list[PlaceMention]:
@@ -303,7 +308,11 @@ def find_places(text: str, *, base: int = 0, country_hint: str | None = None) ->
     _link_containers(text, spans)
     _spread_over_lists(text, spans)
     _resolve(text, spans, country_hint)
-    return [_mention(text, span, base, gazetteer) for span in spans if _kept(span)]
+    named = set(_named_countries(text, spans)) | ({country_hint.upper()} if country_hint else set())
+    sure = Counter(
+        span.chosen.country for span in spans if span.chosen is not None and _sure_of_country(span)
+    )
+    return [_mention(text, span, base, gazetteer) for span in spans if _kept(text, span, named, sure)]
 
 
 def _words(text: str) -> list[_Word]:
@@ -681,6 +690,10 @@ def _parenthesised(text: str, spans: list[_Span]) -> list[_Span]:
 
 
 def _resolve(text: str, spans: list[_Span], country_hint: str | None) -> None:
+    for span in spans:
+        exact = [p for p in span.candidates if normalize(p.name) == span.key]
+        span.names_a_country = any(p.kind == "country" for p in exact)
+        span.biggest_exact = max((p.population for p in exact), default=0)
     named = _named_countries(text, spans)
     hint = country_hint.upper() if country_hint else None
     # Two rounds: places that are plain in the first round tell the country for the others.
@@ -758,6 +771,11 @@ def _score(
         score += _KIND_WANTED if span.wants_district else _KIND_WANTED * 3 / 4
     elif place.kind == "city" and not span.wants_region:
         score += _KIND_WANTED / 4  # a bare name is a town more often than the region named after it
+        if span.inside is None and _famous_namesake(place, span):
+            # "Lebanon" is the country, not one of the American towns named after it, even in a text
+            # that names the United States; likewise London, Paris or Scotland and their far smaller
+            # namesakes. "Lebanon, Pennsylvania" is the town: the region after it says so.
+            score -= _COUNTRY_NAMESAKE
     if normalize(place.name) == span.key:
         # A region or country called exactly that beats a town that has it only as another spelling
         # ("Duhok" the governorate, not Dihok the city).
@@ -768,13 +786,53 @@ def _score(
     return score
 
 
-def _kept(span: _Span) -> bool:
-    """A place said to lie in a region it does not lie in is a namesake of one the gazetteer lacks."""
-    if span.chosen is None:
+_BEFORE_A_NAME = re.compile(r", [A-Z]")
+
+
+def _sure_of_country(span: _Span) -> bool:
+    """Whether a resolved span's country is beyond doubt: its name is only that country's, or it is a
+    town of 100,000 or more."""
+    return span.chosen is not None and (
+        len({place.country for place in span.candidates}) == 1 or span.chosen.population >= 100_000
+    )
+
+
+def _famous_namesake(town: Place, span: _Span) -> bool:
+    """Whether a town is a namesake of a country called exactly as written, or a far smaller one of
+    a place of a million or more called so (or has the name only as another spelling: Parys)."""
+    if span.names_a_country:
+        return True
+    if span.biggest_exact < _FAMOUS:
         return False
+    return normalize(town.name) != span.key or town.population * _FAMOUS_RATIO < span.biggest_exact
+
+
+def _kept(text: str, span: _Span, named: set[str], sure: Counter[str]) -> bool:
+    """Whether a resolved span stays a place.
+
+    A place said to lie in a region it does not lie in is a namesake of one the gazetteer lacks. A
+    village named with no word around it saying a place is meant, in a country that the text neither
+    names (``named``: countries, demonyms, the hint) nor places anything else in (``sure``), is a
+    word that happens to be a village's name: "the southern Baltic coast" (Baltic, Connecticut, in a
+    report on Poland), "the vaccine alliance Gavi" (Gavi, Piedmont). A name followed by ", " and
+    another name is placed by it, even one the gazetteer lacks ("Malynivka, Zaporizhia").
+    """
+    place = span.chosen
+    if place is None:
+        return False
+    if (
+        not span.cue
+        and span.inside is None
+        and place.kind == "city"
+        and place.population < _SMALL_PLACE
+        and not _BEFORE_A_NAME.match(text, span.end)
+    ):
+        elsewhere = sure[place.country] - (1 if _sure_of_country(span) else 0)
+        if place.country not in named and elsewhere <= 0:
+            return False
     if span.inside is None or span.inside.chosen is None:
         return True
-    return _lies_in(span.chosen, span.inside.chosen) or span.chosen.kind == "country"
+    return _lies_in(place, span.inside.chosen) or place.kind == "country"
 
 
 def _mention(text: str, span: _Span, base: int, gazetteer: Gazetteer) -> PlaceMention:
