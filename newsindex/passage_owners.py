@@ -57,9 +57,28 @@ def _runs(ids: IdArray, first: IdArray, counts: IdArray) -> IdArray:
     return ids[positions]
 
 
-def _articles_of(starts: IdArray) -> IdArray:
-    """Each sorted passage's article rid, from the offsets."""
-    return np.repeat(np.arange(len(starts) - 1, dtype=np.int64), np.diff(starts))
+def _without(starts: IdArray, ids: IdArray, gone: npt.NDArray[np.bool_]) -> tuple[IdArray, IdArray]:
+    """The offsets and ids with the ``gone`` positions taken out; the order is kept."""
+    before = np.zeros(len(ids) + 1, dtype=np.int64)  # before[k]: positions gone among the first k
+    np.cumsum(gone, out=before[1:])
+    return starts - before[starts], ids[~gone]
+
+
+def _merged(
+    starts: IdArray, ids: IdArray, tail_articles: IdArray, tail_ids: IdArray
+) -> tuple[IdArray, IdArray]:
+    """The offsets and ids with the tail (sorted by article, then id) inserted in place.
+
+    Ids only grow, so an article's new passages go after its old ones: at the end of its run.
+    """
+    rids = max(len(starts) - 1, int(tail_articles.max()) + 1)
+    grown = np.full(rids + 1, starts[-1], dtype=np.int64)
+    grown[: len(starts)] = starts
+    counts = np.bincount(tail_articles, minlength=rids)
+    added_before = np.zeros(rids + 1, dtype=np.int64)  # tail passages of the articles below each rid
+    np.cumsum(counts, out=added_before[1:])
+    merged_ids = np.insert(ids, grown[tail_articles + 1], tail_ids)
+    return grown + added_before, merged_ids
 
 
 class PassageOwners:
@@ -92,29 +111,25 @@ class PassageOwners:
         self, articles: IdArray, ids: IdArray, removed: IdArray, last_id: int, last_tombstone: int
     ) -> None:
         """Add the passages ``ids`` (of ``articles``) and drop the ``removed`` ones (ids not held are
-        ignored: a passage can be added and removed between two updates)."""
+        ignored: a passage can be added and removed between two updates). Linear in the passages
+        held: a removal or a merge at a million passages must not stall the search that catches up."""
         state = self._state
         if state is None:
             raise RuntimeError("PassageOwners.update before load")
         starts, main_ids = state.starts, state.ids
-        tail_articles = np.concatenate([state.tail_articles, articles])
-        tail_ids = np.concatenate([state.tail_ids, ids])
+        tail_articles = np.concatenate([state.tail_articles, np.asarray(articles, dtype=np.int64)])
+        tail_ids = np.concatenate([state.tail_ids, np.asarray(ids, dtype=np.int64)])
         order = np.lexsort((tail_ids, tail_articles))
         tail_articles, tail_ids = tail_articles[order], tail_ids[order]
         if len(removed):
             keep = ~np.isin(tail_ids, removed)
             tail_articles, tail_ids = tail_articles[keep], tail_ids[keep]
-        gone = np.isin(main_ids, removed) if len(removed) else None
-        merge = len(tail_ids) > TAIL_MAX
-        if (gone is not None and gone.any()) or merge:
-            main_articles = _articles_of(starts)
-            if gone is not None:
-                main_articles, main_ids = main_articles[~gone], main_ids[~gone]
-            if merge:
-                main_articles = np.concatenate([main_articles, tail_articles])
-                main_ids = np.concatenate([main_ids, tail_ids])
-                tail_articles, tail_ids = _empty(), _empty()
-            starts, main_ids = _sorted(main_articles, main_ids)
+            gone = np.isin(main_ids, removed)
+            if gone.any():
+                starts, main_ids = _without(starts, main_ids, gone)
+        if len(tail_ids) > TAIL_MAX:
+            starts, main_ids = _merged(starts, main_ids, tail_articles, tail_ids)
+            tail_articles, tail_ids = _empty(), _empty()
         self._state = _Snapshot(starts, main_ids, tail_articles, tail_ids, last_id, last_tombstone)
 
     def passages_of(self, rids: IdArray) -> IdArray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -288,6 +289,8 @@ class Store:
         self._side: Store | None = None
         self._timeout = timeout
         self._owners = PassageOwners()
+        self._owners_lock = threading.Lock()
+        self._owners_reader: Store | None = None
         try:
             if read_only:
                 self._db = sqlite3.connect(
@@ -319,10 +322,11 @@ class Store:
     # -- plumbing -------------------------------------------------------------------------------
 
     def close(self) -> None:
-        side, self._side = self._side, None
+        readers = [r for r in (self._side, self._owners_reader) if r is not None]
+        self._side = self._owners_reader = None
         try:
-            if side is not None:
-                side.close()
+            for reader in readers:
+                reader.close()
         finally:
             self._db.close()
 
@@ -551,9 +555,11 @@ class Store:
     def matching_passage_ids(self, where: ArticleFilter) -> IdArray:
         """Ids of the passages of the articles ``where`` matches.
 
-        The articles come from SQL, their passages from the in-memory :class:`PassageOwners`, caught
-        up first with what was committed since. Inside a write transaction, which may still roll
-        back (and hand its ids out again), both come from one SQL join instead.
+        The articles come from SQL, their passages from the in-memory :class:`PassageOwners`. Both
+        are read on a connection of their own, in one snapshot, after the map is caught up with
+        what was committed since: never inside another thread's transaction on the main
+        connection, whose rows may still roll back. A search inside a write transaction of its own
+        gets both from one SQL join on the main connection instead, its own rows included.
         """
         clause, params = where.sql()
         if self._db.in_transaction:
@@ -562,30 +568,31 @@ class Store:
                 f"WHERE {clause}",
                 params,
             )
-        owners = self._caught_up_owners()
-        rids = self._concatenated_ids(
-            f"SELECT group_concat(a.rid), count(*) FROM articles a WHERE {clause}", params
-        )
-        return owners.passages_of(rids)
+        with self._owners_lock:
+            if self._owners_reader is None:
+                self._owners_reader = Store(self.path, read_only=True, timeout=self._timeout)
+            reader = self._owners_reader
+            with reader.snapshot():
+                reader._catch_up(self._owners)
+                rids = reader._concatenated_ids(
+                    f"SELECT group_concat(a.rid), count(*) FROM articles a WHERE {clause}", params
+                )
+            return self._owners.passages_of(rids)
 
-    def _caught_up_owners(self) -> PassageOwners:
-        """The passage owners, brought up to the passages and tombstones committed now (read in
-        one snapshot, so that an add and a removal committed meanwhile are seen together)."""
-        owners = self._owners
-        with self.snapshot():
-            last_id, last_tombstone = self.execute(
-                "SELECT coalesce((SELECT max(id) FROM passages), 0), "
-                "coalesce((SELECT max(seq) FROM tombstones), 0)"
-            ).fetchone()
-            if not owners.loaded:
-                articles, ids = self._passage_pairs("")
-                owners.load(articles, ids, last_id, last_tombstone)
-            elif (last_id, last_tombstone) != owners.position:
-                seen_id, seen_tombstone = owners.position
-                articles, ids = self._passage_pairs("WHERE id > ?", seen_id)
-                _, removed = self.tombstones_after(seen_tombstone)
-                owners.update(articles, ids, removed, last_id, last_tombstone)
-        return owners
+    def _catch_up(self, owners: PassageOwners) -> None:
+        """Bring ``owners`` up to the passages and tombstones this connection sees."""
+        last_id, last_tombstone = self.execute(
+            "SELECT coalesce((SELECT max(id) FROM passages), 0), "
+            "coalesce((SELECT max(seq) FROM tombstones), 0)"
+        ).fetchone()
+        if not owners.loaded:
+            articles, ids = self._passage_pairs("")
+            owners.load(articles, ids, last_id, last_tombstone)
+        elif (last_id, last_tombstone) != owners.position:
+            seen_id, seen_tombstone = owners.position
+            articles, ids = self._passage_pairs("WHERE id > ?", seen_id)
+            _, removed = self.tombstones_after(seen_tombstone)
+            owners.update(articles, ids, removed, last_id, last_tombstone)
 
     def _passage_pairs(self, condition: str, *params: Any) -> tuple[IdArray, IdArray]:
         """(article, id) of the passages ``condition`` selects, as two arrays in the same order."""
