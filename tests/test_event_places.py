@@ -210,3 +210,16 @@ def test_a_famous_place_beats_its_small_namesakes_in_the_country_the_text_names(
         "US and Iranian envoys met in Paris, the United States said."
     )
     assert places("The plant in London, Kentucky, will close.")[0] == ("London", "US", "Kentucky")
+
+
+def test_the_head_of_a_longer_name_is_not_a_place() -> None:
+    """ "Gulf" in "the Gulf of Gdańsk" is not Papua New Guinea's Gulf province, nor "Confederation" in
+    "the Confederation of Indigenous Nationalities of Ecuador" a Canadian village."""
+    assert places("The sea level in the Gulf of Gdańsk rose by 90 centimetres.") == [
+        ("Gdańsk", "PL", "Pomerania")
+    ]
+    assert places("The Confederation of Indigenous Nationalities of Ecuador marched in Quito.") == [
+        ("Ecuador", "EC", None),
+        ("Quito", "EC", "Pichincha"),
+    ]
+    assert places("Mayor Sadiq Khan of London spoke.") == [("London", "GB", "England")]

@@ -379,6 +379,8 @@ def _reads_as_place(text: str, words: list[_Word], span: _Span, gazetteer: Gazet
         return True
     if all(word.text.isupper() and len(word.text) > 1 for word in span_words):
         return False  # an acronym
+    if _OF_A_NAME.match(text, span.end):
+        return False  # the head of a longer name the gazetteer lacks: "the Gulf of Gdańsk"
     _read_context(text, words, span)
     if len(span_words) == 1 and span.key in _NOT_PLACES:
         # "Central" or "Western" is a region only where a list of places closes on it: "(Kampala, Central)".
@@ -787,6 +789,7 @@ def _score(
 
 
 _BEFORE_A_NAME = re.compile(r", [A-Z]")
+_OF_A_NAME = re.compile(r" of [A-Z]")
 
 
 def _sure_of_country(span: _Span) -> bool:
