@@ -296,3 +296,25 @@ def test_target_offsets_with_base() -> None:
     start = body.index("Shells")
     (mention,) = find_targets(body[start:], base=start)
     assert body[mention.start : mention.end] == "hospital"
+
+
+def test_a_text_without_full_stops_is_read_in_time_linear_in_its_length() -> None:
+    """Each figure's sentence was looked for back to the text's start: in a text with no full stop
+    (a table, a list, scraped text) that is the whole text, once per figure. 121,500 characters of
+    figures took over 30 s. A hang guard, not a timing: the alarm fires only if that comes back."""
+    import signal
+
+    unit = "At least 12 people were killed and 34 injured, 5 of them children, 2 critically, "
+
+    def runaway(*_: object) -> None:
+        raise TimeoutError("find_casualties ran for over 20 s")
+
+    previous = signal.signal(signal.SIGALRM, runaway)
+    signal.alarm(20)
+    try:
+        found = find_casualties(unit * 1500)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(found) == 3000  # each repeat: 12 killed, 34 injured
+    assert [(m.killed, m.injured) for m in found[:2]] == [(12, None), (None, 34)]

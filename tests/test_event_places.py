@@ -223,3 +223,20 @@ def test_the_head_of_a_longer_name_is_not_a_place() -> None:
         ("Quito", "EC", "Pichincha"),
     ]
     assert places("Mayor Sadiq Khan of London spoke.") == [("London", "GB", "England")]
+
+
+def test_a_long_run_of_capitalised_words_is_read_a_name_at_a_time() -> None:
+    """A text that is one run of capitalised words was read whole for each name in it (and the text
+    before each word copied to see whether it opened a sentence): the work grew with the square of
+    the length. The run around a name now stops 12 words either side."""
+    from newsindex.events import places as places_module
+
+    text = " ".join(["Alpha", "Bravo", "Charlie", "Delta"] * 50) + " Kyiv " + " ".join(["Echo"] * 200) + "."
+    words = places_module._words(text)
+    spans = places_module._spans(text, words, load_gazetteer())
+    kyiv = next(span for span in spans if span.key == "kyiv")
+    first, last = places_module._chunk(text, words, kyiv)
+    assert (first, last) == (kyiv.first - 12, kyiv.last + 12)
+    assert places_module._starts_sentence('He said. "(Kyiv', 11) and not places_module._starts_sentence(
+        "in Kyiv", 3
+    )

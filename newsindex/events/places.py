@@ -138,6 +138,7 @@ _POSSESSIVE = re.compile(r"['’]s$")
 # What may join the words of one name: a space, a hyphen, or the dot of an abbreviation ("St. ", "U.S").
 _JOIN = re.compile(r"[ \t]|[-‐‑]|\.[ \t]?")
 _MAX_WORDS = 6
+_CHUNK_REACH = 12  # words either side of a name that can still be part of it
 
 # Lower-case words that occur inside place names ("Deir ez-Zor", "Cienega de Flores").
 _CONNECTORS = word_set(
@@ -566,13 +567,16 @@ def _followed_by(text: str, span: _Span, nouns: frozenset[str]) -> bool:
 
 
 def _chunk(text: str, words: list[_Word], span: _Span) -> tuple[int, int]:
-    """The run of capitalised words (and connectors) around a span: the whole name it is part of."""
+    """The run of capitalised words (and connectors) around a span: the whole name it is part of.
+
+    At most ``_CHUNK_REACH`` words on either side: no name is longer, and a text that is one run
+    of capitalised words would otherwise be read whole for each span in it."""
     first, last = span.first, span.last
-    while first > 0 and _continues(text, words, first - 1):
+    while first > max(0, span.first - _CHUNK_REACH) and _continues(text, words, first - 1):
         if _starts_sentence(text, words[first - 1].start) and words[first - 1].text.lower() in _NOT_PLACES:
             break  # "The" or "In" opening the sentence is not part of the name
         first -= 1
-    while last + 1 < len(words) and _continues(text, words, last):
+    while last + 1 < min(len(words), span.last + 1 + _CHUNK_REACH) and _continues(text, words, last):
         last += 1
     return first, last
 
@@ -595,8 +599,15 @@ def _continues(text: str, words: list[_Word], k: int) -> bool:
 
 
 def _starts_sentence(text: str, start: int) -> bool:
-    before = text[:start].rstrip(" \t\"'“‘(")
-    return not before or before[-1] in ".!?:\n;"
+    # Walks back over spaces, quotes and brackets only: copying the text before (as rstrip would)
+    # made this grow with the length of the text, and it is called for most capitalised words.
+    i = start - 1
+    while i >= 0 and text[i] in _OPENERS:
+        i -= 1
+    return i < 0 or text[i] in ".!?:\n;"
+
+
+_OPENERS = frozenset(" \t\"'“‘(")
 
 
 # --- where a place is said to lie ----------------------------------------------------------------
