@@ -240,3 +240,33 @@ def test_a_long_run_of_capitalised_words_is_read_a_name_at_a_time() -> None:
     assert places_module._starts_sentence('He said. "(Kyiv', 11) and not places_module._starts_sentence(
         "in Kyiv", 3
     )
+
+
+def test_what_places_a_town_outweighs_a_famous_namesake_or_the_village_rule() -> None:
+    """The cases a review found the first versions of these rules got wrong: a town is kept where
+    another place of its region, the caller's hint, a verb acting on a place or a list says so."""
+    assert places("The tornado struck Rome and Cartersville in northwest Georgia, US officials said.")[0] == (
+        "Rome",
+        "US",
+        "Georgia",
+    )
+    assert ("Paris", "US", "Texas") in places(
+        "In the United States, floods hit Paris and Texarkana on Monday."
+    )
+    assert places("Rome police said the fire started at a warehouse.", country_hint="US") == [
+        ("Rome", "US", "Georgia")
+    ]
+    assert places("Russian troops shelled Ocheretyne on Tuesday.") == [("Ocheretyne", "UA", "Donetsk")]
+    assert [p[0] for p in places("Snow closed roads between Montpelier and Barre.")] == [
+        "Montpelier",
+        "Barre",
+    ]
+    assert places("A bomb exploded in Quetta of Balochistan province.")[0][:2] == ("Quetta", "PK")
+    # and what they are for still holds: a name twice is not two places, nor a storm's name a village.
+    twice = (
+        "A storm swept across the southern Baltic coast. Waves on the Baltic coast rose in northern Poland."
+    )
+    assert places(twice) == [("Poland", "PL", None)]
+    assert places("Floods hit Derna after storm Daniel, Libyan officials said.") == [
+        ("Darnah", "LY", "Darnah")
+    ]

@@ -577,7 +577,7 @@ def test_a_50mb_article_is_refused_before_it_is_read_and_memory_stays_bounded(tm
 
 
 def _shaped_texts() -> dict[str, str]:
-    """Texts of 40,000-200,000 characters shaped to make text rules slow: no full stops, runs of
+    """Texts of 27,000-200,000 characters shaped to make text rules slow: no full stops, runs of
     capitals or capitalised names, figures, parentheses, dates. Deterministic."""
     import random
     import string

@@ -310,10 +310,20 @@ def find_places(text: str, *, base: int = 0, country_hint: str | None = None) ->
     _spread_over_lists(text, spans)
     _resolve(text, spans, country_hint)
     named = set(_named_countries(text, spans)) | ({country_hint.upper()} if country_hint else set())
-    sure = Counter(
-        span.chosen.country for span in spans if span.chosen is not None and _sure_of_country(span)
-    )
-    return [_mention(text, span, base, gazetteer) for span in spans if _kept(text, span, named, sure)]
+    sure: dict[str, set[str]] = {}  # country -> the names that place something there beyond doubt
+    for span in spans:
+        if span.chosen is not None and _sure_of_country(span):
+            sure.setdefault(span.chosen.country, set()).add(span.key)
+    # "between Montpelier and Barre": the word that makes the first item a place makes the rest so.
+    listed: set[int] = set()
+    for first, second in itertools.pairwise(spans):
+        if (first.cue or id(first) in listed) and _LIST_GAP.fullmatch(text[first.end : second.start]):
+            listed.add(id(second))
+    return [
+        _mention(text, span, base, gazetteer)
+        for span in spans
+        if _kept(text, span, named, sure, listed=id(span) in listed)
+    ]
 
 
 def _words(text: str) -> list[_Word]:
@@ -380,8 +390,10 @@ def _reads_as_place(text: str, words: list[_Word], span: _Span, gazetteer: Gazet
         return True
     if all(word.text.isupper() and len(word.text) > 1 for word in span_words):
         return False  # an acronym
-    if _OF_A_NAME.match(text, span.end):
-        return False  # the head of a longer name the gazetteer lacks: "the Gulf of Gdańsk"
+    if _OF_A_NAME.match(text, span.end) and _biggest_town(span) < _SENTENCE_START:
+        # The head of a longer name the gazetteer lacks: "the Gulf of Gdańsk". A well-known town is
+        # itself still ("Quetta of Balochistan province", "the Moscow of the 1990s").
+        return False
     _read_context(text, words, span)
     if len(span_words) == 1 and span.key in _NOT_PLACES:
         # "Central" or "Western" is a region only where a list of places closes on it: "(Kampala, Central)".
@@ -711,10 +723,11 @@ def _resolve(text: str, spans: list[_Span], country_hint: str | None) -> None:
     hint = country_hint.upper() if country_hint else None
     # Two rounds: places that are plain in the first round tell the country for the others.
     resolved: Counter[str] = Counter()
+    regions: dict[tuple[str, str], set[str]] = {}  # (country, region code) -> names placed there
     for round_number in range(2):
 
         def score(place: Place, span: _Span) -> float:
-            return _score(place, span, hint, named, resolved)
+            return _score(place, span, hint, named, resolved, regions)
 
         for span in spans:
             span.chosen = max(span.candidates, key=functools.partial(score, span=span))
@@ -734,6 +747,10 @@ def _resolve(text: str, spans: list[_Span], country_hint: str | None) -> None:
                     or span.chosen.population >= 100_000
                 ):
                     resolved[span.chosen.country] += 1
+                # A region is placed by names only one country has ("Cartersville"): a big town chosen
+                # for the text's country ("London" in a report on Canada) says nothing of its region.
+                if len({place.country for place in span.candidates}) == 1 and span.chosen.admin1_code:
+                    regions.setdefault((span.chosen.country, span.chosen.admin1_code), set()).add(span.key)
 
 
 def _choose_pair(inner: _Span, outer: _Span, score: Callable[[Place, _Span], float], *, fixed: bool) -> None:
@@ -767,7 +784,12 @@ def _named_countries(text: str, spans: list[_Span]) -> dict[str, float]:
 
 
 def _score(
-    place: Place, span: _Span, hint: str | None, named: dict[str, float], resolved: Counter[str]
+    place: Place,
+    span: _Span,
+    hint: str | None,
+    named: dict[str, float],
+    resolved: Counter[str],
+    regions: dict[tuple[str, str], set[str]],
 ) -> float:
     score = _PER_DECADE * math.log10(place.population + 1)
     if place.country == hint:
@@ -784,10 +806,17 @@ def _score(
         score += _KIND_WANTED if span.wants_district else _KIND_WANTED * 3 / 4
     elif place.kind == "city" and not span.wants_region:
         score += _KIND_WANTED / 4  # a bare name is a town more often than the region named after it
-        if span.inside is None and _famous_namesake(place, span):
+        if (
+            span.inside is None
+            and place.country != hint
+            and not regions.get((place.country, place.admin1_code), set()) - {span.key}
+            and _famous_namesake(place, span)
+        ):
             # "Lebanon" is the country, not one of the American towns named after it, even in a text
             # that names the United States; likewise London, Paris or Scotland and their far smaller
-            # namesakes. "Lebanon, Pennsylvania" is the town: the region after it says so.
+            # namesakes. The town stays where the text says so: a region after it ("Lebanon,
+            # Pennsylvania"), another place of its region ("Rome and Cartersville in Georgia"), or
+            # the caller's country hint.
             score -= _COUNTRY_NAMESAKE
     if normalize(place.name) == span.key:
         # A region or country called exactly that beats a town that has it only as another spelling
@@ -799,7 +828,24 @@ def _score(
     return score
 
 
-_BEFORE_A_NAME = re.compile(r", [A-Z]")
+_BEFORE_A_NAME = re.compile(r", ([A-Z][\w'’-]*)")
+
+
+def _before_a_name(text: str, end: int) -> bool:
+    """Whether a name follows ``end`` after a comma, not a people's adjective ("Libyan")."""
+    after = _BEFORE_A_NAME.match(text, end)
+    return after is not None and normalize(after.group(1)) not in load_countries().demonyms
+
+
+# Verbs whose object is a place in news of conflict, disaster and travel: "shelled Ocheretyne". Not
+# the bare forms that are also nouns ("storm Daniel", "strikes", "floods").
+_AFTER_A_PLACE_VERB = re.compile(
+    r"\b(?:shell(?:ed|ing|s)|attack(?:ed|ing|s)|struck|striking|hit|hitting|storm(?:ed|ing)|raid(?:ed|ing)"
+    r"|bomb(?:ed|ing)|bombard(?:ed|ing)|captur(?:ed|ing)|seiz(?:ed|ing)|enter(?:ed|ing)|liberated|besieged"
+    r"|encircled|surrounded|evacuated|visit(?:ed|ing)|reach(?:ed|ing)|flooded|target(?:ed|ing)|overran"
+    r"|took|retook|recaptured|toward|towards)\s+$",
+    re.IGNORECASE,
+)
 _OF_A_NAME = re.compile(r" of [A-Z]")
 
 
@@ -821,29 +867,36 @@ def _famous_namesake(town: Place, span: _Span) -> bool:
     return normalize(town.name) != span.key or town.population * _FAMOUS_RATIO < span.biggest_exact
 
 
-def _kept(text: str, span: _Span, named: set[str], sure: Counter[str]) -> bool:
+def _kept(
+    text: str, span: _Span, named: set[str], sure: dict[str, set[str]], *, listed: bool = False
+) -> bool:
     """Whether a resolved span stays a place.
 
     A place said to lie in a region it does not lie in is a namesake of one the gazetteer lacks. A
     village named with no word around it saying a place is meant, in a country that the text neither
-    names (``named``: countries, demonyms, the hint) nor places anything else in (``sure``), is a
-    word that happens to be a village's name: "the southern Baltic coast" (Baltic, Connecticut, in a
-    report on Poland), "the vaccine alliance Gavi" (Gavi, Piedmont). A name followed by ", " and
-    another name is placed by it, even one the gazetteer lacks ("Malynivka, Zaporizhia").
+    names (``named``: countries, demonyms, the hint) nor places anything else in (``sure``: other
+    names than this one), is a word that happens to be a village's name: "the southern Baltic
+    coast" (Baltic, Connecticut, in a report on Poland), "the vaccine alliance Gavi" (Gavi,
+    Piedmont). What places it: a name after it and a comma, even one the gazetteer lacks
+    ("Malynivka, Zaporizhia"), unless that is a people's adjective ("storm Daniel, Libyan officials
+    said"); a verb that acts on places before it ("shelled Ocheretyne"); or being ``listed`` after a
+    place that has such a word ("between Montpelier and Barre").
     """
     place = span.chosen
     if place is None:
         return False
     if (
         not span.cue
+        and not listed
         and span.inside is None
         and place.kind == "city"
         and place.population < _SMALL_PLACE
-        and not _BEFORE_A_NAME.match(text, span.end)
+        and not _before_a_name(text, span.end)
+        and not _AFTER_A_PLACE_VERB.search(text, max(0, span.start - 24), span.start)
+        and place.country not in named
+        and not sure.get(place.country, set()) - {span.key}
     ):
-        elsewhere = sure[place.country] - (1 if _sure_of_country(span) else 0)
-        if place.country not in named and elsewhere <= 0:
-            return False
+        return False
     if span.inside is None or span.inside.chosen is None:
         return True
     return _lies_in(place, span.inside.chosen) or place.kind == "country"
