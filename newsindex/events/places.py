@@ -742,14 +742,11 @@ def _resolve(text: str, spans: list[_Span], country_hint: str | None) -> None:
         if round_number == 0:
             for span in spans:
                 assert span.chosen is not None
-                if (
-                    len({place.country for place in span.candidates}) == 1
-                    or span.chosen.population >= 100_000
-                ):
+                if _sure_of_country(span):
                     resolved[span.chosen.country] += 1
                 # A region is placed by names only one country has ("Cartersville"): a big town chosen
                 # for the text's country ("London" in a report on Canada) says nothing of its region.
-                if len({place.country for place in span.candidates}) == 1 and span.chosen.admin1_code:
+                if _one_country(span) and span.chosen.admin1_code:
                     regions.setdefault((span.chosen.country, span.chosen.admin1_code), set()).add(span.key)
 
 
@@ -808,9 +805,9 @@ def _score(
         score += _KIND_WANTED / 4  # a bare name is a town more often than the region named after it
         if (
             span.inside is None
+            and _famous_namesake(place, span)
             and place.country != hint
             and not regions.get((place.country, place.admin1_code), set()) - {span.key}
-            and _famous_namesake(place, span)
         ):
             # "Lebanon" is the country, not one of the American towns named after it, even in a text
             # that names the United States; likewise London, Paris or Scotland and their far smaller
@@ -852,9 +849,12 @@ _OF_A_NAME = re.compile(r" of [A-Z]")
 def _sure_of_country(span: _Span) -> bool:
     """Whether a resolved span's country is beyond doubt: its name is only that country's, or it is a
     town of 100,000 or more."""
-    return span.chosen is not None and (
-        len({place.country for place in span.candidates}) == 1 or span.chosen.population >= 100_000
-    )
+    return span.chosen is not None and (_one_country(span) or span.chosen.population >= 100_000)
+
+
+def _one_country(span: _Span) -> bool:
+    """Whether every place the span may name lies in one country."""
+    return len({place.country for place in span.candidates}) == 1
 
 
 def _famous_namesake(town: Place, span: _Span) -> bool:
