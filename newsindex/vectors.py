@@ -7,17 +7,22 @@ Vectors are L2-normalised, so inner product is cosine similarity.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from .errors import ConfigurationError, CorruptIndexError, DependencyError
 from .halfscan import HalfScan
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 __all__ = [
     "FaissRetriever",
@@ -135,6 +140,20 @@ def _as_ids(ids: Iterable[int] | npt.ArrayLike) -> IdArray:
     return np.ascontiguousarray(np.asarray(ids, dtype=np.int64).reshape(-1))
 
 
+def _guarded(
+    method: Callable[Concatenate[FaissRetriever, _P], _R],
+) -> Callable[Concatenate[FaissRetriever, _P], _R]:
+    """One thread at a time in the index: a search reads arrays (FAISS's, the float16 copy, the ids)
+    that an add or a removal in another thread resizes or moves."""
+
+    @functools.wraps(method)
+    def wrapper(self: FaissRetriever, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self._guard:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class FaissRetriever:
     """Inner-product search over vectors keyed by 64-bit ids: exact (``"flat"``) or approximate
     (``"ivf"``: inverted lists of 4-bit codes, candidates ordered again by 8-bit codes; ``"hnsw"``:
@@ -161,6 +180,7 @@ class FaissRetriever:
         self.dim = dim
         self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self._masked: IdArray = np.zeros(0, dtype=np.int64)
+        self._guard = threading.RLock()
 
     @classmethod
     def approximate(
@@ -220,6 +240,7 @@ class FaissRetriever:
         retriever.dim = dim
         retriever._index = faiss.IndexIDMap2(inner)
         retriever._masked = np.zeros(0, dtype=np.int64)
+        retriever._guard = threading.RLock()
         retriever.add(ids, matrix)
         return retriever
 
@@ -286,15 +307,18 @@ class FaissRetriever:
     def __len__(self) -> int:
         return int(self._index.ntotal) - len(self._masked)
 
+    @_guarded
     def ids(self) -> IdArray:
         """All ids held, in insertion order."""
         ids = self._stored_ids_view()
         return ids[~np.isin(ids, self._masked)] if len(self._masked) else ids.copy()
 
+    @_guarded
     def stored_ids(self) -> IdArray:
         """Every id in the index, masked ones included."""
         return self._stored_ids_view().copy()
 
+    @_guarded
     def vectors_at(self, start: int, count: int) -> tuple[IdArray, FloatArray]:
         """Ids and vectors (decoded, for HNSW) of entries ``start`` to ``start + count`` in insertion
         order, masked ones included."""
@@ -304,6 +328,7 @@ class FaissRetriever:
         matrix = self._index.index.reconstruct_n(start, count) if count else np.zeros((0, self.dim))
         return ids, np.asarray(matrix, dtype=np.float32).reshape(-1, self.dim)
 
+    @_guarded
     def structure_problem(self) -> str:
         """'' unless the parts of an approximate index disagree: its 8-bit codes must cover every
         id (a search would read past their end), and an IVF index's inverted lists must hold each
@@ -353,11 +378,13 @@ class FaissRetriever:
         decoded = storage.sa_decode(storage.sa_encode(matrix))
         return np.asarray(decoded, dtype=np.float32).reshape(-1, self.dim)
 
+    @_guarded
     def max_id(self) -> int:
         """The largest id held (masked ones included: ids are never reused), or 0 when empty."""
         stored = self._stored_ids_view()
         return int(stored.max()) if len(stored) else 0
 
+    @_guarded
     def add(self, ids: Iterable[int] | npt.ArrayLike, vectors: object) -> None:
         """Add vectors under the given ids (ids must not be present already)."""
         id_array = _as_ids(ids)
@@ -370,6 +397,7 @@ class FaissRetriever:
             if self._scan is not None and self._scan.count == before:
                 self._scan.append(matrix)
 
+    @_guarded
     def remove(self, ids: Iterable[int] | npt.ArrayLike) -> int:
         """Remove ids (absent ones are ignored); returns how many were removed."""
         id_array = _as_ids(ids)
@@ -383,10 +411,12 @@ class FaissRetriever:
         self._masked = np.union1d(self._masked, fresh).astype(np.int64)
         return len(fresh)
 
+    @_guarded
     def mask(self, ids: Iterable[int] | npt.ArrayLike) -> None:
         """Mark ids as removed without looking them up (from the store, after loading an index)."""
         self._masked = np.union1d(self._masked, _as_ids(ids)).astype(np.int64)
 
+    @_guarded
     def search(
         self,
         queries: object,
@@ -674,6 +704,7 @@ class FaissRetriever:
             scores, rows = subset.search(matrix, min(k, len(positions)))
         return scores, np.where(rows >= 0, stored[positions[np.maximum(rows, 0)]], -1)
 
+    @_guarded
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the index atomically: a temporary file, flushed to disk, then renamed over."""
         target = Path(path)
@@ -684,6 +715,7 @@ class FaissRetriever:
         tmp.replace(target)
         fsync_dir(target.parent)
 
+    @_guarded
     def to_bytes(self) -> bytes:
         """The index in FAISS's file format, in memory."""
         return bytes(_faiss().serialize_index(self._index))
@@ -728,6 +760,7 @@ class FaissRetriever:
         retriever.dim = int(index.d)
         retriever._index = index
         retriever._masked = np.zeros(0, dtype=np.int64)
+        retriever._guard = threading.RLock()
         return retriever
 
 
