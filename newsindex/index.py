@@ -925,7 +925,9 @@ class NewsIndex:
         wanted = set(ids)
         terms = query_terms(query)
         if terms:
-            articles = [rid for rid, _ in self._store.lexical(fts_query(terms), where, max(4 * k, 100))]
+            articles = [
+                rid for rid, _ in self._store.lexical(fts_query(terms), where, max(4 * k, 100), terms=terms)
+            ]
             events_of = self._store.event_ids_of(articles)
             rank = 0
             seen: set[str] = set()

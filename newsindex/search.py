@@ -42,6 +42,10 @@ _MAX_QUERY_TERMS = 64
 _RELATED_TERMS = 16
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_WORD_REST = re.compile(r"[^\W_]*")
+# Letters that a case-insensitive expression matches to an ASCII letter though they do not lower-case
+# to it (found by trying every code point against every ASCII letter and digit).
+_CASE_ODD = re.compile("[\u0130\u0131\u017f]")
 # Common English function words: they carry no topic and make FTS5 match everything.
 _STOPWORD_TEXT = (
     "a about above after again against all also am an and any are as at be because been before "
@@ -80,13 +84,20 @@ class Highlighter:
     """Finds words that start with a query term's stem: "strikes" marks "strike" and "striking".
 
     One regular expression: a word start (no letter or digit before it), one of the stems, then the
-    rest of the word. The stems are tried longest first, so a word is marked whole.
+    rest of the word. The stems are tried longest first, so a word is marked whole. With ASCII stems
+    there is a quicker way to the same spans (5 against 25 µs for a BBC passage; a search highlights
+    a passage or more per hit): each stem found in the lower-cased passage with ``str.find``, kept
+    at word starts, and extended to the word's end. It is taken where lower-casing gives what the
+    expression's case-insensitive match would: the same length, and none of the three letters that
+    match an ASCII one without lower-casing to it ("İ", "ı", "ſ").
     """
 
     def __init__(self, terms: Sequence[str]) -> None:
         self.stems = frozenset(_stem(t) for t in terms)
-        alternatives = "|".join(re.escape(s) for s in sorted(self.stems, key=lambda s: (-len(s), s)))
+        ordered = sorted(self.stems, key=lambda s: (-len(s), s))
+        alternatives = "|".join(re.escape(s) for s in ordered)
         self._pattern = re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*", re.IGNORECASE)
+        self._ascii_stems = ordered if all(s.isascii() for s in ordered) else None
 
     def __bool__(self) -> bool:
         return bool(self.stems)
@@ -94,7 +105,31 @@ class Highlighter:
     def spans(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
         if not self.stems:
             return []
+        if self._ascii_stems is not None:
+            passage = text[start:end]
+            lowered = passage.lower()
+            if passage.isascii() or (len(lowered) == len(passage) and not _CASE_ODD.search(passage)):
+                return _found_at_word_starts(text, start, end, lowered, self._ascii_stems)
         return [match.span() for match in self._pattern.finditer(text, start, end)]
+
+
+def _found_at_word_starts(
+    text: str, start: int, end: int, lowered: str, stems: Sequence[str]
+) -> list[tuple[int, int]]:
+    """The words of ``text[start:end]`` (lower-cased: ``lowered``) that begin with one of ``stems``."""
+    word_starts = set()
+    for stem in stems:
+        at = lowered.find(stem)
+        while at >= 0:
+            if not (start + at and text[start + at - 1].isalnum()):  # [^\W_] is str.isalnum
+                word_starts.add(at)
+            at = lowered.find(stem, at + 1)
+    spans = []
+    for at in sorted(word_starts):
+        word = _WORD_REST.match(text, start + at, end)
+        assert word is not None  # it matches the empty string
+        spans.append((start + at, word.end()))
+    return spans
 
 
 @dataclass
@@ -111,13 +146,15 @@ class _SideQuery:
     """A lexical query running in its own thread on the store's second connection.
     A plain thread per search, not a pool: a pool's worker does not survive a fork."""
 
-    def __init__(self, store: Store, match: str, where: ArticleFilter, limit: int) -> None:
+    def __init__(
+        self, store: Store, terms: Sequence[str], where: ArticleFilter, limit: int, among: np.ndarray | None
+    ) -> None:
         self._found: list[list[tuple[int, float]]] = []
         self._failed: list[BaseException] = []
 
         def run() -> None:
             try:
-                self._found.append(store.lexical(match, where, limit))
+                self._found.append(store.lexical(fts_query(terms), where, limit, terms=terms, among=among))
             except BaseException as exc:  # re-raised in the caller's thread by result()
                 self._failed.append(exc)
 
@@ -159,7 +196,7 @@ class Searcher:
         if not query.strip() and query_vector is None:
             raise ConfigurationError("the query is empty")
         # Every article has passages, so no allowed passage means no matching article.
-        allowed = self.store.matching_passage_ids(where) if where.active else None
+        among, allowed = self.store.matching(where) if where.active else (None, None)
         if allowed is not None and not len(allowed):
             return []
         terms = query_terms(query)
@@ -167,10 +204,16 @@ class Searcher:
         dense: list[_Candidate] = []
         rows: list[tuple[int, float]] = []
         want_lexical = mode in ("hybrid", "lexical") and bool(terms)
+        if want_lexical and mode == "hybrid":
+            # Terms already in memory are scored in a fraction of a millisecond: less than a thread
+            # costs to start. Otherwise the lexical query runs beside the encoding.
+            found = self.store.lexical_from_memory(terms, where, depth, among=among)
+            if found is not None:
+                rows, want_lexical = found, False
         if mode in ("hybrid", "dense"):
             side = None
             if want_lexical and OVERLAP_LEXICAL:
-                side = _SideQuery(self.store.side_reader(), fts_query(terms), where, depth)
+                side = _SideQuery(self.store.side_reader(), terms, where, depth, among)
             try:
                 vector = query_vector if query_vector is not None else self.indexer.embed_query(query)
                 dense = self._dense(vector, depth, allowed)
@@ -181,7 +224,7 @@ class Searcher:
                 rows = side.result()
                 want_lexical = False
         if want_lexical:
-            rows = self.store.lexical(fts_query(terms), where, depth)
+            rows = self.store.lexical(fts_query(terms), where, depth, terms=terms, among=among)
         lexical = [_Candidate(rid, score=s, lexical=s) for rid, s in rows]
         fused = self._fuse(dense, lexical) if mode == "hybrid" else (dense or lexical)
         if min_score is not None:
@@ -220,7 +263,7 @@ class Searcher:
         lexical: dict[int, float] = {}
         if mode != "dense" and terms:
             exclude = ArticleFilter(exclude_ids=(article.id,))
-            lexical = dict(self.store.lexical(fts_query(terms), exclude, depth))
+            lexical = dict(self.store.lexical(fts_query(terms), exclude, depth, terms=terms))
             candidates.update(lexical)
         candidates.update(tiers)
         candidates.discard(rid)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .bm25 import MemoryBm25
 from .errors import CorruptIndexError, StorageError, StoreError
 from .events.merge import (
     EVENT_TERMS,
@@ -33,6 +34,7 @@ from .events.merge import (
 )
 from .models import Article, EventMention
 from .passage_owners import PassageOwners
+from .passage_spans import PassageSpans
 from .passages import Passage
 
 __all__ = [
@@ -154,6 +156,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5 (
 
 FloatArray = npt.NDArray[np.float32]
 IdArray = npt.NDArray[np.int64]
+
+#: Span lookups a handle makes in SQL before it loads every passage's span into memory (about 10 ms
+#: per 25,000 passages, once): a search or two from the command line never pays for the table.
+SPAN_MAP_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -291,6 +297,13 @@ class Store:
         self._owners = PassageOwners()
         self._owners_lock = threading.Lock()
         self._owners_reader: Store | None = None
+        # Where each passage lies, in memory once this handle has served a few searches (a one-off
+        # search from the command line does not pay for loading it); under the same lock.
+        self._spans = PassageSpans()
+        self._span_lookups = 0
+        # Unfiltered BM25 from memory, shared with the side reader; its connection opens on first use.
+        self._bm25 = MemoryBm25(lambda: Store(self.path, read_only=True, timeout=self._timeout))
+        self._owns_bm25 = True
         try:
             if read_only:
                 self._db = sqlite3.connect(
@@ -325,6 +338,8 @@ class Store:
         readers = [r for r in (self._side, self._owners_reader) if r is not None]
         self._side = self._owners_reader = None
         try:
+            if self._owns_bm25:
+                self._bm25.close()
             for reader in readers:
                 reader.close()
         finally:
@@ -336,7 +351,9 @@ class Store:
         runs one statement at a time). It may see a commit this one has not seen yet; what it finds
         is looked up through this connection afterwards, where anything missing is left out."""
         if self._side is None:
-            self._side = Store(self.path, read_only=True, timeout=self._timeout)
+            side = Store(self.path, read_only=True, timeout=self._timeout)
+            side._bm25, side._owns_bm25 = self._bm25, False
+            self._side = side
         return self._side
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
@@ -553,7 +570,12 @@ class Store:
         return found
 
     def matching_passage_ids(self, where: ArticleFilter) -> IdArray:
-        """Ids of the passages of the articles ``where`` matches.
+        """Ids of the passages of the articles ``where`` matches (see :meth:`matching`)."""
+        return self.matching(where)[1]
+
+    def matching(self, where: ArticleFilter) -> tuple[IdArray | None, IdArray]:
+        """The rids (sorted) of the articles ``where`` matches, and the ids of their passages; the
+        rids are None inside a write transaction of this connection (see below).
 
         The articles come from SQL, their passages from the in-memory :class:`PassageOwners`. Both
         are read on a connection of their own, in one snapshot, after the map is caught up with
@@ -563,28 +585,38 @@ class Store:
         """
         clause, params = where.sql()
         if self._db.in_transaction:
-            return self._concatenated_ids(
+            return None, self._concatenated_ids(
                 "SELECT group_concat(p.id), count(*) FROM passages p JOIN articles a ON a.rid = p.article "
                 f"WHERE {clause}",
                 params,
             )
         with self._owners_lock:
-            if self._owners_reader is None:
-                self._owners_reader = Store(self.path, read_only=True, timeout=self._timeout)
-            reader = self._owners_reader
+            reader = self._owners_connection()
             with reader.snapshot():
                 reader._catch_up(self._owners)
                 rids = reader._concatenated_ids(
                     f"SELECT group_concat(a.rid), count(*) FROM articles a WHERE {clause}", params
                 )
-            return self._owners.passages_of(rids)
+            rids = np.sort(rids)
+            return rids, self._owners.passages_of(rids)
 
-    def _catch_up(self, owners: PassageOwners) -> None:
-        """Bring ``owners`` up to the passages and tombstones this connection sees."""
+    def _owners_connection(self) -> Store:
+        """The read-only connection the in-memory maps are caught up on (called under the lock)."""
+        if self._owners_reader is None:
+            self._owners_reader = Store(self.path, read_only=True, timeout=self._timeout)
+        return self._owners_reader
+
+    def _passages_position(self) -> tuple[int, int]:
+        """(largest passage id, newest tombstone) as this connection sees them."""
         last_id, last_tombstone = self.execute(
             "SELECT coalesce((SELECT max(id) FROM passages), 0), "
             "coalesce((SELECT max(seq) FROM tombstones), 0)"
         ).fetchone()
+        return int(last_id), int(last_tombstone)
+
+    def _catch_up(self, owners: PassageOwners) -> None:
+        """Bring ``owners`` up to the passages and tombstones this connection sees."""
+        last_id, last_tombstone = self._passages_position()
         if not owners.loaded:
             articles, ids = self._passage_pairs("")
             owners.load(articles, ids, last_id, last_tombstone)
@@ -593,6 +625,27 @@ class Store:
             articles, ids = self._passage_pairs("WHERE id > ?", seen_id)
             _, removed = self.tombstones_after(seen_tombstone)
             owners.update(articles, ids, removed, last_id, last_tombstone)
+
+    def _catch_up_spans(self, spans: PassageSpans) -> None:
+        """Bring ``spans`` up to the passages and tombstones this connection sees."""
+        last_id, last_tombstone = self._passages_position()
+        if not spans.loaded:
+            spans.load(*self._passage_rows(""), last_id, last_tombstone)
+        elif (last_id, last_tombstone) != spans.position:
+            seen_id, seen_tombstone = spans.position
+            ids, articles, starts, ends = self._passage_rows("WHERE id > ?", seen_id)
+            _, removed = self.tombstones_after(seen_tombstone)
+            spans.update(ids, articles, starts, ends, removed, last_id, last_tombstone)
+
+    def _passage_rows(self, condition: str, *params: Any) -> tuple[IdArray, IdArray, IdArray, IdArray]:
+        """(id, article, start, end) of the passages ``condition`` selects, as four arrays in one order."""
+        row = self.execute(
+            "SELECT group_concat(id), group_concat(article), group_concat(start), group_concat(end), "
+            f"count(*) FROM passages {condition}",
+            params,
+        ).fetchone()
+        ids, articles, starts, ends = (_parsed_ids(row[column], row[4]) for column in range(4))
+        return ids, articles, starts, ends
 
     def _passage_pairs(self, condition: str, *params: Any) -> tuple[IdArray, IdArray]:
         """(article, id) of the passages ``condition`` selects, as two arrays in the same order."""
@@ -637,7 +690,20 @@ class Store:
 
     def passage_spans(self, passage_ids: IdArray) -> npt.NDArray[np.int64]:
         """For each of the distinct ``passage_ids``, a row (article rid, start, end); -1 everywhere for
-        ids the store no longer has. One query per chunk of ids."""
+        ids the store no longer has.
+
+        From the in-memory :class:`PassageSpans` once this handle has looked spans up
+        ``SPAN_MAP_AFTER`` times (caught up, like the map of each article's passages, on a connection
+        of its own in one snapshot), else, and inside a write transaction of its own, one query per
+        chunk of ids."""
+        if not self._db.in_transaction:
+            self._span_lookups += 1
+            if self._spans.loaded or self._span_lookups > SPAN_MAP_AFTER:
+                with self._owners_lock:
+                    reader = self._owners_connection()
+                    with reader.snapshot():
+                        reader._catch_up_spans(self._spans)
+                    return self._spans.spans(passage_ids)
         found = np.full((len(passage_ids), 3), -1, dtype=np.int64)
         if not len(passage_ids):
             return found
@@ -965,12 +1031,35 @@ class Store:
 
     # -- lexical ----------------------------------------------------------------------------------
 
-    def lexical(self, match: str, where: ArticleFilter, limit: int) -> list[tuple[int, float]]:
+    def lexical_from_memory(
+        self, terms: Sequence[str], where: ArticleFilter, limit: int, *, among: IdArray | None = None
+    ) -> list[tuple[int, float]] | None:
+        """:meth:`lexical`, when every term's postings are in memory already, else None (at once)."""
+        if (where.active and among is None) or self._db.in_transaction:
+            return None
+        return self._bm25.top(terms, limit, cached_only=True, among=among if where.active else None)
+
+    def lexical(
+        self,
+        match: str,
+        where: ArticleFilter,
+        limit: int,
+        *,
+        terms: Sequence[str] | None = None,
+        among: IdArray | None = None,
+    ) -> list[tuple[int, float]]:
         """Articles matching an FTS5 query, best first, as (rid, score); score = -bm25 (higher is better).
 
         Titles weigh twice the body. Filters are part of the same SQL, so ``limit`` rows come back
-        whenever that many matching articles exist.
+        whenever that many matching articles exist. ``terms``, when given, are the phrases ``match``
+        joins with OR; they are then scored in memory (:mod:`newsindex.bm25`), to the same scores,
+        when there is no filter or ``among`` holds the sorted rids it matches, unless this connection
+        is inside a write of its own, which only it can see.
         """
+        if terms is not None and (not where.active or among is not None) and not self._db.in_transaction:
+            found = self._bm25.top(terms, limit, among=among if where.active else None)
+            if found is not None:
+                return found
         if not where.active:
             # No join without a filter: looking every match up in ``articles`` (whose rows hold the
             # bodies) doubled the cost (Reuters, 18,744 articles: 12.1 against 6.1 ms per title

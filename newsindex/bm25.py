@@ -1,0 +1,292 @@
+"""BM25 over the store's full-text index, scored in memory: FTS5's own ranking, without its cost.
+
+SQLite's ``bm25()`` is computed row by row through FTS5's auxiliary-function interface: for a title
+query that matches 4,000 of 18,744 Reuters articles it took 3.9 ms, of which 0.4 ms was finding the
+matches. Here each query term's postings (article, weighted term frequency) are read once from the
+index itself, through an ``fts5vocab`` table, turned into that term's BM25 contribution per article,
+and kept; a query then adds up a few arrays (0.3 ms warm on the same queries). The scores are FTS5's:
+the same IDF, the same k1 and b, the same column weights, document lengths and average length, read
+from FTS5's own records; the tests compare them with ``bm25()`` to 1e-9.
+
+The cache belongs to one generation of the full-text index, told by FTS5's structure and averages
+records, which every write changes; when they change, it starts again. Everything is read on a
+connection of its own, in one snapshot, so a search never sees half of another thread's write.
+A query this cannot answer exactly (a term the tokenizer splits in two, a term too common to keep)
+returns None, and the caller asks FTS5.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from .store import Store
+
+__all__ = ["MemoryBm25", "decode_varints"]
+
+#: FTS5's constants for bm25(): term-frequency saturation and length normalisation.
+K1 = 1.2
+B = 0.75
+#: FTS5 keeps the row count and each column's token total in the record with this id, and the list
+#: of its segments in the one with id 10; a write changes one or both.
+_AVERAGES_ID = 1
+_STRUCTURE_ID = 10
+#: Postings kept in all (16 bytes each: 64 MB), least recently used dropped first.
+MAX_POSTINGS = 4_000_000
+#: A term in more articles than this is left to FTS5: loading it would cost more than one query.
+MAX_TERM_ARTICLES = 200_000
+#: Sums go in one slot per rid (rather than sorting the rids) while the largest rid is at most this
+#: many times the postings, plus the minimum: the slots then cost less than the sort.
+_DENSE_SUMS_PER_POSTING = 16
+_DENSE_SUMS_MIN = 262_144
+#: Query terms whose tokens are remembered (the tokenizer does not depend on the data).
+_MAX_TOKENIZED = 50_000
+
+FloatArray = npt.NDArray[np.float64]
+IdArray = npt.NDArray[np.int64]
+
+
+def decode_varints(data: bytes) -> IdArray:
+    """SQLite's variable-length integers, one after another in ``data`` (big-endian groups of seven
+    bits, the high bit set on every byte but the last). Values needing the rare ninth byte, above
+    2**56, do not occur in token counts and are not decoded."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if not len(raw):
+        return np.zeros(0, dtype=np.int64)
+    last = raw < 0x80
+    ends = np.flatnonzero(last)
+    if not len(ends) or ends[-1] != len(raw) - 1:
+        raise ValueError("the data ends inside a number")
+    group = np.zeros(len(raw), dtype=np.int64)
+    group[1:] = np.cumsum(last[:-1])
+    shift = 7 * (ends[group] - np.arange(len(raw)))
+    values = np.zeros(len(ends), dtype=np.int64)
+    np.add.at(values, group, (raw & 0x7F).astype(np.int64) << shift)
+    return values
+
+
+@dataclass(frozen=True)
+class _Postings:
+    articles: IdArray  # rids, each once
+    scores: FloatArray  # this term's BM25 contribution to each
+    last: int  # the largest rid
+
+
+class MemoryBm25:
+    """FTS5's ``bm25(articles_fts, *weights)`` for unfiltered queries, from postings kept in memory.
+
+    ``open_reader`` opens the read-only connection this uses, on first use. One instance may serve
+    several :class:`~newsindex.store.Store` objects of one database (a store and its side reader).
+    """
+
+    def __init__(
+        self,
+        open_reader: Callable[[], Store],
+        weights: Sequence[float] = (2.0, 1.0),
+        *,
+        max_postings: int = MAX_POSTINGS,
+        max_term_articles: int = MAX_TERM_ARTICLES,
+    ) -> None:
+        self._open_reader = open_reader
+        self._weights = tuple(float(w) for w in weights)
+        self._max_postings = max_postings
+        self._max_term_articles = max_term_articles
+        self._lock = threading.Lock()
+        self._reader: Store | None = None
+        self._usable = True
+        self._generation: tuple[bytes, bytes] | None = None
+        self._rows = 0
+        self._mean_length = 0.0
+        self._postings: OrderedDict[str, _Postings] = OrderedDict()
+        self._kept = 0
+        self._tokens: dict[str, tuple[str, ...]] = {}
+        self._columns: tuple[str, ...] = ()
+
+    def close(self) -> None:
+        with self._lock:
+            reader, self._reader = self._reader, None
+            self._postings.clear()
+            self._kept = 0
+            self._generation = None
+        if reader is not None:
+            reader.close()
+
+    def top(
+        self,
+        terms: Sequence[str],
+        limit: int,
+        *,
+        cached_only: bool = False,
+        among: IdArray | None = None,
+    ) -> list[tuple[int, float]] | None:
+        """The ``limit`` best articles for ``terms`` (each term one FTS5 phrase, any of them matching),
+        as (rid, score), best first, ties by rid; score = -bm25. Only the rids in ``among`` (sorted)
+        when it is given: a filter, which does not change the scores. None when this cannot answer
+        exactly, and with ``cached_only`` also when a term's postings would have to be read first."""
+        if not terms or not self._usable:
+            return None
+        with self._lock:
+            if self._reader is None:
+                self._reader = self._open_reader()
+                if not self._prepare(self._reader):
+                    self._usable = False
+                    return None
+            reader = self._reader
+            with reader.snapshot():
+                self._follow(reader)
+                if not self._rows:
+                    return []
+                found = []
+                for term in terms:
+                    if cached_only and not self._in_memory(term):
+                        return None
+                    tokens = self._tokenized(reader, term)
+                    if len(tokens) != 1:
+                        return None  # a phrase of several tokens, or none: FTS5 knows what it means
+                    postings = self._load(reader, tokens[0])
+                    if postings is None:
+                        return None
+                    found.append(postings)
+        return _best(found, limit, among)
+
+    # -- inside the lock -------------------------------------------------------------------------
+
+    def _prepare(self, reader: Store) -> bool:
+        """The helper tables, in the connection's own temporary schema (the database is not touched)."""
+        from .errors import NewsIndexError
+
+        try:
+            reader.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.bm25_instances "
+                "USING fts5vocab(main, articles_fts, 'instance')"
+            )
+            self._columns = tuple(
+                str(row[1]) for row in reader.execute("PRAGMA table_info(articles_fts)").fetchall()
+            )
+            tokenizer = reader.execute("SELECT sql FROM sqlite_master WHERE name = 'articles_fts'").fetchone()
+            spec = _tokenize_option(tokenizer[0] if tokenizer else "")
+            reader.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.bm25_probe USING fts5(x, tokenize={spec})"
+            )
+            reader.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.bm25_probe_tokens "
+                "USING fts5vocab(temp, bm25_probe, 'instance')"
+            )
+        except NewsIndexError:
+            return False
+        return bool(self._columns)
+
+    def _follow(self, reader: Store) -> None:
+        """Start again when the full-text index has changed since the postings were read."""
+        rows = dict(
+            reader.execute(
+                "SELECT id, block FROM articles_fts_data WHERE id IN (?, ?)", (_AVERAGES_ID, _STRUCTURE_ID)
+            ).fetchall()
+        )
+        generation = (bytes(rows.get(_AVERAGES_ID) or b""), bytes(rows.get(_STRUCTURE_ID) or b""))
+        if generation == self._generation:
+            return
+        self._postings.clear()
+        self._kept = 0
+        self._generation = generation
+        counts = decode_varints(generation[0]) if generation[0] else np.zeros(0, dtype=np.int64)
+        self._rows = int(counts[0]) if len(counts) else 0
+        tokens = int(counts[1:].sum()) if len(counts) > 1 else 0
+        self._mean_length = tokens / self._rows if self._rows else 0.0
+
+    def _in_memory(self, term: str) -> bool:
+        tokens = self._tokens.get(term)
+        return tokens is not None and len(tokens) == 1 and tokens[0] in self._postings
+
+    def _tokenized(self, reader: Store, term: str) -> tuple[str, ...]:
+        known = self._tokens.get(term)
+        if known is None:
+            reader.execute("INSERT INTO temp.bm25_probe (rowid, x) VALUES (1, ?)", (term,))
+            try:
+                known = tuple(
+                    str(row[0])
+                    for row in reader.execute("SELECT term FROM temp.bm25_probe_tokens ORDER BY offset")
+                )
+            finally:
+                reader.execute("DELETE FROM temp.bm25_probe")
+            if len(self._tokens) >= _MAX_TOKENIZED:
+                self._tokens.clear()
+            self._tokens[term] = known
+        return known
+
+    def _load(self, reader: Store, token: str) -> _Postings | None:
+        kept = self._postings.get(token)
+        if kept is not None:
+            self._postings.move_to_end(token)
+            return kept
+        width = len(self._columns)
+        # Each of a row's occurrences counts its column's weight; FTS5 gives unweighted columns 1.
+        weights = [*self._weights[:width], *[1.0] * (width - len(self._weights))]
+        weighted = " + ".join("? * sum(i.col = ?)" for _ in self._columns)
+        rows = reader.execute(
+            f"SELECT i.doc, {weighted}, d.sz FROM temp.bm25_instances i "
+            "JOIN articles_fts_docsize d ON d.id = i.doc WHERE i.term = ? GROUP BY i.doc",
+            [*(v for pair in zip(weights, self._columns, strict=True) for v in pair), token],
+        ).fetchall()
+        if len(rows) > self._max_term_articles:
+            return None
+        articles = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        frequency = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
+        sizes = decode_varints(b"".join(r[2] for r in rows))
+        if len(sizes) != len(rows) * width:
+            return None  # a size record of another shape than FTS5's usual one per column
+        length = sizes.reshape(len(rows), width).sum(axis=1)
+        # FTS5's IDF, floored as FTS5 floors it, so a term in most rows still counts a little.
+        idf = math.log((self._rows - len(rows) + 0.5) / (len(rows) + 0.5))
+        idf = idf if idf > 0 else 1e-6
+        norm = K1 * (1 - B + B * length / self._mean_length)
+        postings = _Postings(
+            articles, idf * frequency * (K1 + 1) / (frequency + norm), int(articles.max(initial=0))
+        )
+        self._postings[token] = postings
+        self._kept += len(rows)
+        while self._kept > self._max_postings and len(self._postings) > 1:
+            _, dropped = self._postings.popitem(last=False)
+            self._kept -= len(dropped.articles)
+        return postings
+
+
+def _best(found: Sequence[_Postings], limit: int, among: IdArray | None) -> list[tuple[int, float]]:
+    """The articles with the highest summed contributions (of those ``among``, when given), best
+    first, ties by rid."""
+    articles = np.concatenate([p.articles for p in found])
+    if not len(articles):
+        return []
+    contributions = np.concatenate([p.scores for p in found])
+    if max(p.last for p in found) <= _DENSE_SUMS_PER_POSTING * len(articles) + _DENSE_SUMS_MIN:
+        # Summed into one slot per rid: three times faster than sorting, where rids are not too sparse.
+        sums = np.bincount(articles, weights=contributions)
+        unique = np.flatnonzero(sums)  # every contribution is positive, so a hit never sums to 0
+        scores = sums[unique]
+    else:
+        unique, where = np.unique(articles, return_inverse=True)
+        scores = np.bincount(where, weights=contributions)
+    if among is not None:
+        at = np.minimum(np.searchsorted(among, unique), max(len(among) - 1, 0))
+        allowed = among[at] == unique if len(among) else np.zeros(len(unique), dtype=bool)
+        unique, scores = unique[allowed], scores[allowed]
+        if not len(unique):
+            return []
+    keep = np.argpartition(-scores, limit - 1)[:limit] if len(scores) > limit else np.arange(len(scores))
+    order = keep[np.lexsort((unique[keep], -scores[keep]))]
+    return list(zip(unique[order].tolist(), scores[order].tolist(), strict=True))
+
+
+def _tokenize_option(create_sql: str) -> str:
+    """The ``tokenize=`` value of the full-text table's CREATE statement, as written there."""
+    match = re.search(r"tokenize\s*=\s*('(?:[^']|'')*')", create_sql, re.IGNORECASE)
+    return match.group(1) if match else "'unicode61'"
