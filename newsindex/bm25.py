@@ -8,9 +8,10 @@ and kept; a query then adds up a few arrays (0.3 ms warm on the same queries). T
 the same IDF, the same k1 and b, the same column weights, document lengths and average length, read
 from FTS5's own records; the tests compare them with ``bm25()`` to 1e-9.
 
-The cache belongs to one generation of the full-text index, told by FTS5's structure and averages
-records, which every write changes; when they change, it starts again. Everything is read on a
-connection of its own, in one snapshot, so a search never sees half of another thread's write.
+The cache lasts while the database does not change: SQLite's ``PRAGMA data_version``, on the cache's
+own read-only connection, moves with every commit of any other connection or process (FTS5's own
+records do not always: a ``'rebuild'`` can write back the same bytes over different content).
+Everything is read on that connection, in one snapshot, so a search never sees half of a write.
 A query this cannot answer exactly (a term the tokenizer splits in two, a term too common to keep)
 returns None, and the caller asks FTS5.
 """
@@ -36,10 +37,8 @@ __all__ = ["MemoryBm25", "decode_varints"]
 #: FTS5's constants for bm25(): term-frequency saturation and length normalisation.
 K1 = 1.2
 B = 0.75
-#: FTS5 keeps the row count and each column's token total in the record with this id, and the list
-#: of its segments in the one with id 10; a write changes one or both.
+#: FTS5 keeps the row count and each column's token total in the record with this id.
 _AVERAGES_ID = 1
-_STRUCTURE_ID = 10
 #: Postings kept in all (16 bytes each: 64 MB), least recently used dropped first.
 MAX_POSTINGS = 4_000_000
 #: A term in more articles than this is left to FTS5: loading it would cost more than one query.
@@ -103,7 +102,9 @@ class MemoryBm25:
         self._lock = threading.Lock()
         self._reader: Store | None = None
         self._usable = True
-        self._generation: tuple[bytes, bytes] | None = None
+        self._closed = False
+        self._generation: int | None = None
+        self._refused: set[str] = set()  # tokens in too many articles, this generation
         self._rows = 0
         self._mean_length = 0.0
         self._postings: OrderedDict[str, _Postings] = OrderedDict()
@@ -113,6 +114,7 @@ class MemoryBm25:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True  # a search racing the close must not open the reader again
             reader, self._reader = self._reader, None
             self._postings.clear()
             self._kept = 0
@@ -134,31 +136,46 @@ class MemoryBm25:
         exactly, and with ``cached_only`` also when a term's postings would have to be read first."""
         if not terms or not self._usable:
             return None
-        with self._lock:
-            if self._reader is None:
-                self._reader = self._open_reader()
-                if not self._prepare(self._reader):
-                    self._usable = False
-                    return None
-            reader = self._reader
-            with reader.snapshot():
-                self._follow(reader)
-                if not self._rows:
-                    return []
-                found = []
-                for term in terms:
-                    if cached_only and not self._in_memory(term):
-                        return None
-                    tokens = self._tokenized(reader, term)
-                    if len(tokens) != 1:
-                        return None  # a phrase of several tokens, or none: FTS5 knows what it means
-                    postings = self._load(reader, tokens[0])
-                    if postings is None:
-                        return None
-                    found.append(postings)
-        return _best(found, limit, among)
+        # Asked for what is in memory only, it does not wait behind another thread reading postings.
+        if not self._lock.acquire(blocking=not cached_only):
+            return None
+        try:
+            found = self._found(terms, cached_only)
+        finally:
+            self._lock.release()
+        if found is None:
+            return None
+        return _best(found, limit, among) if found else []  # none: an empty index
 
     # -- inside the lock -------------------------------------------------------------------------
+
+    def _found(self, terms: Sequence[str], cached_only: bool) -> list[_Postings] | None:
+        if self._closed:
+            return None
+        if self._reader is None:
+            reader = self._open_reader()
+            if not self._prepare(reader):
+                self._usable = False
+                reader.close()
+                return None
+            self._reader = reader
+        reader = self._reader
+        with reader.snapshot():
+            self._follow(reader)
+            if not self._rows:
+                return []
+            found = []
+            for term in terms:
+                if cached_only and not self._in_memory(term):
+                    return None
+                tokens = self._tokenized(reader, term)
+                if len(tokens) != 1:
+                    return None  # a phrase of several tokens, or none: FTS5 knows what it means
+                postings = self._load(reader, tokens[0])
+                if postings is None:
+                    return None
+                found.append(postings)
+            return found
 
     def _prepare(self, reader: Store) -> bool:
         """The helper tables, in the connection's own temporary schema (the database is not touched)."""
@@ -181,27 +198,29 @@ class MemoryBm25:
                 "CREATE VIRTUAL TABLE IF NOT EXISTS temp.bm25_probe_tokens "
                 "USING fts5vocab(temp, bm25_probe, 'instance')"
             )
+            reader.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.bm25_terms "
+                "USING fts5vocab(main, articles_fts, 'row')"
+            )
         except NewsIndexError:
             return False
         return bool(self._columns)
 
     def _follow(self, reader: Store) -> None:
-        """Start again when the full-text index has changed since the postings were read."""
-        rows = dict(
-            reader.execute(
-                "SELECT id, block FROM articles_fts_data WHERE id IN (?, ?)", (_AVERAGES_ID, _STRUCTURE_ID)
-            ).fetchall()
-        )
-        generation = (bytes(rows.get(_AVERAGES_ID) or b""), bytes(rows.get(_STRUCTURE_ID) or b""))
-        if generation == self._generation:
+        """Start again when the database has changed since the postings were read. Called first in
+        the snapshot: a commit landing between the version and the reads only costs a reload."""
+        version = int(reader.execute("PRAGMA data_version").fetchone()[0])
+        if version == self._generation:
             return
+        row = reader.execute("SELECT block FROM articles_fts_data WHERE id = ?", (_AVERAGES_ID,)).fetchone()
+        counts = decode_varints(bytes(row[0])) if row and row[0] else np.zeros(0, dtype=np.int64)
+        rows = int(counts[0]) if len(counts) else 0
+        tokens = int(counts[1:].sum()) if len(counts) > 1 else 0
         self._postings.clear()
         self._kept = 0
-        self._generation = generation
-        counts = decode_varints(generation[0]) if generation[0] else np.zeros(0, dtype=np.int64)
-        self._rows = int(counts[0]) if len(counts) else 0
-        tokens = int(counts[1:].sum()) if len(counts) > 1 else 0
-        self._mean_length = tokens / self._rows if self._rows else 0.0
+        self._refused.clear()
+        self._rows, self._mean_length = rows, (tokens / rows if rows else 0.0)
+        self._generation = version  # last: a failure above leaves the next query to try again
 
     def _in_memory(self, term: str) -> bool:
         tokens = self._tokens.get(term)
@@ -228,6 +247,12 @@ class MemoryBm25:
         if kept is not None:
             self._postings.move_to_end(token)
             return kept
+        if token in self._refused:
+            return None
+        articles_with = reader.execute("SELECT doc FROM temp.bm25_terms WHERE term = ?", (token,)).fetchone()
+        if articles_with is not None and int(articles_with[0]) > self._max_term_articles:
+            self._refused.add(token)
+            return None
         width = len(self._columns)
         # Each of a row's occurrences counts its column's weight; FTS5 gives unweighted columns 1.
         weights = [*self._weights[:width], *[1.0] * (width - len(self._weights))]
@@ -237,8 +262,6 @@ class MemoryBm25:
             "JOIN articles_fts_docsize d ON d.id = i.doc WHERE i.term = ? GROUP BY i.doc",
             [*(v for pair in zip(weights, self._columns, strict=True) for v in pair), token],
         ).fetchall()
-        if len(rows) > self._max_term_articles:
-            return None
         articles = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         frequency = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
         sizes = decode_varints(b"".join(r[2] for r in rows))
@@ -281,8 +304,14 @@ def _best(found: Sequence[_Postings], limit: int, among: IdArray | None) -> list
         unique, scores = unique[allowed], scores[allowed]
         if not len(unique):
             return []
-    keep = np.argpartition(-scores, limit - 1)[:limit] if len(scores) > limit else np.arange(len(scores))
-    order = keep[np.lexsort((unique[keep], -scores[keep]))]
+    if len(scores) > limit:
+        # Every article scoring at least the limit-th score, so that ties at the cut are settled by
+        # rid (the lowest kept, as FTS5 keeps them), not by where the partition left them.
+        cut = -np.partition(-scores, limit - 1)[limit - 1]
+        keep = np.flatnonzero(scores >= cut)
+    else:
+        keep = np.arange(len(scores))
+    order = keep[np.lexsort((unique[keep], -scores[keep]))][:limit]
     return list(zip(unique[order].tolist(), scores[order].tolist(), strict=True))
 
 

@@ -226,7 +226,8 @@ class NewsIndex:
         number of readers may run beside one writer); ``lock_timeout`` is how long to wait for the lock.
         """
         self = cls.__new__(cls)
-        self._init(Path(path), model, read_only, lock_timeout, batch_size, max_body_chars)
+        # Absolute, so that a later chdir cannot send its files, or its second connections, elsewhere.
+        self._init(Path(path).absolute(), model, read_only, lock_timeout, batch_size, max_body_chars)
         return self
 
     @_mapped_sqlite_errors

@@ -13,6 +13,8 @@ locked itself: the store reads and updates it under one lock.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -28,7 +30,7 @@ class PassageSpans:
     """(article rid, start, end) by passage id; rows of -1 for ids that are not (or no longer) held."""
 
     def __init__(self) -> None:
-        self._rows: npt.NDArray[np.int32] | None = None  # row i: passage id i
+        self._rows: npt.NDArray[np.signedinteger[Any]] | None = None  # row i: passage id i
         self._last_id = 0
         self._last_tombstone = 0
 
@@ -51,9 +53,10 @@ class PassageSpans:
         last_tombstone: int,
     ) -> None:
         """Start from every passage held."""
-        self._rows = np.full((max(last_id, int(ids.max(initial=0))) + 1, 3), _ABSENT, dtype=np.int32)
-        self._last_id, self._last_tombstone = last_id, last_tombstone
-        self._put(ids, articles, starts, ends)
+        rows = np.full((max(last_id, int(ids.max(initial=0))) + 1, 3), _ABSENT, dtype=np.int32)
+        rows = _put(rows, ids, articles, starts, ends)
+        # Set last, together: a failure above leaves the table unloaded, not loaded and empty.
+        self._rows, self._last_id, self._last_tombstone = rows, last_id, last_tombstone
 
     def update(
         self,
@@ -74,11 +77,11 @@ class PassageSpans:
             # Grown by half again at least, so that a stream of small adds copies the table rarely.
             grown = np.full((max(needed, len(rows) + len(rows) // 2), 3), _ABSENT, dtype=np.int32)
             grown[: len(rows)] = rows
-            self._rows = rows = grown
-        self._put(ids, articles, starts, ends)
+            rows = grown
+        rows = _put(rows, ids, articles, starts, ends)
         removed = removed[(removed >= 0) & (removed < len(rows))]
         rows[removed] = _ABSENT
-        self._last_id, self._last_tombstone = last_id, last_tombstone
+        self._rows, self._last_id, self._last_tombstone = rows, last_id, last_tombstone
 
     def spans(self, ids: IdArray) -> SpanRows:
         """A row (article rid, start, end) per id, in order; -1 everywhere for ids not held."""
@@ -91,6 +94,13 @@ class PassageSpans:
         found[inside] = rows[ids[inside]]
         return found
 
-    def _put(self, ids: IdArray, articles: IdArray, starts: IdArray, ends: IdArray) -> None:
-        assert self._rows is not None
-        self._rows[ids] = np.stack([articles, starts, ends], axis=1)
+
+def _put(
+    rows: npt.NDArray[np.signedinteger[Any]], ids: IdArray, articles: IdArray, starts: IdArray, ends: IdArray
+) -> npt.NDArray[np.signedinteger[Any]]:
+    """``rows`` with the passages ``ids`` written in; widened to 64 bits first if a value needs it."""
+    values = np.stack([articles, starts, ends], axis=1)
+    if rows.dtype == np.int32 and len(values) and int(values.max()) > np.iinfo(np.int32).max:
+        rows = rows.astype(np.int64)
+    rows[ids] = values
+    return rows

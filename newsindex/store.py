@@ -290,6 +290,9 @@ class Store:
 
     def __init__(self, path: Path, *, read_only: bool = False, timeout: float = 30.0) -> None:
         self.path = path
+        # The file the other connections open: resolved now, so a later chdir cannot send them to
+        # another database when the index was opened by a relative path.
+        self._file = Path(path).resolve()
         self.read_only = read_only
         self._span_hint: str | None = None
         self._side: Store | None = None
@@ -302,7 +305,7 @@ class Store:
         self._spans = PassageSpans()
         self._span_lookups = 0
         # Unfiltered BM25 from memory, shared with the side reader; its connection opens on first use.
-        self._bm25 = MemoryBm25(lambda: Store(self.path, read_only=True, timeout=self._timeout))
+        self._bm25 = MemoryBm25(lambda: Store(self._file, read_only=True, timeout=self._timeout))
         self._owns_bm25 = True
         try:
             if read_only:
@@ -351,7 +354,7 @@ class Store:
         runs one statement at a time). It may see a commit this one has not seen yet; what it finds
         is looked up through this connection afterwards, where anything missing is left out."""
         if self._side is None:
-            side = Store(self.path, read_only=True, timeout=self._timeout)
+            side = Store(self._file, read_only=True, timeout=self._timeout)
             side._bm25, side._owns_bm25 = self._bm25, False
             self._side = side
         return self._side
@@ -603,7 +606,7 @@ class Store:
     def _owners_connection(self) -> Store:
         """The read-only connection the in-memory maps are caught up on (called under the lock)."""
         if self._owners_reader is None:
-            self._owners_reader = Store(self.path, read_only=True, timeout=self._timeout)
+            self._owners_reader = Store(self._file, read_only=True, timeout=self._timeout)
         return self._owners_reader
 
     def _passages_position(self) -> tuple[int, int]:

@@ -140,15 +140,82 @@ def _as_ids(ids: Iterable[int] | npt.ArrayLike) -> IdArray:
     return np.ascontiguousarray(np.asarray(ids, dtype=np.int64).reshape(-1))
 
 
-def _guarded(
+class _ReadWriteLock:
+    """Searches side by side, an add or a removal alone: FAISS searches release the GIL, so two
+    threads search at once, but neither may read arrays (FAISS's, the float16 copy, the ids) that
+    an add or a removal in another thread resizes or moves. A waiting writer goes before new readers.
+    A thread already inside passes through (a search calls other reading methods); a reader never
+    asks to write."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._writers_waiting = 0
+        self._held = threading.local()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        if getattr(self._held, "depth", 0):
+            yield
+            return
+        with self._cond:
+            while self._writer or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        self._held.depth = 1
+        try:
+            yield
+        finally:
+            self._held.depth = 0
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        depth = getattr(self._held, "depth", 0)
+        if depth == 2:
+            yield
+            return
+        if depth:
+            raise RuntimeError("a reader of the vector index asked to write to it")
+        with self._cond:
+            self._writers_waiting += 1
+            try:
+                while self._writer or self._readers:
+                    self._cond.wait()
+            finally:
+                self._writers_waiting -= 1
+            self._writer = True
+        self._held.depth = 2
+        try:
+            yield
+        finally:
+            self._held.depth = 0
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+def _reads(
     method: Callable[Concatenate[FaissRetriever, _P], _R],
 ) -> Callable[Concatenate[FaissRetriever, _P], _R]:
-    """One thread at a time in the index: a search reads arrays (FAISS's, the float16 copy, the ids)
-    that an add or a removal in another thread resizes or moves."""
-
     @functools.wraps(method)
     def wrapper(self: FaissRetriever, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._guard:
+        with self._guard.reading():
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _writes(
+    method: Callable[Concatenate[FaissRetriever, _P], _R],
+) -> Callable[Concatenate[FaissRetriever, _P], _R]:
+    @functools.wraps(method)
+    def wrapper(self: FaissRetriever, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self._guard.writing():
             return method(self, *args, **kwargs)
 
     return wrapper
@@ -180,7 +247,7 @@ class FaissRetriever:
         self.dim = dim
         self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self._masked: IdArray = np.zeros(0, dtype=np.int64)
-        self._guard = threading.RLock()
+        self._guard = _ReadWriteLock()
 
     @classmethod
     def approximate(
@@ -240,7 +307,7 @@ class FaissRetriever:
         retriever.dim = dim
         retriever._index = faiss.IndexIDMap2(inner)
         retriever._masked = np.zeros(0, dtype=np.int64)
-        retriever._guard = threading.RLock()
+        retriever._guard = _ReadWriteLock()
         retriever.add(ids, matrix)
         return retriever
 
@@ -307,18 +374,18 @@ class FaissRetriever:
     def __len__(self) -> int:
         return int(self._index.ntotal) - len(self._masked)
 
-    @_guarded
+    @_reads
     def ids(self) -> IdArray:
         """All ids held, in insertion order."""
         ids = self._stored_ids_view()
         return ids[~np.isin(ids, self._masked)] if len(self._masked) else ids.copy()
 
-    @_guarded
+    @_reads
     def stored_ids(self) -> IdArray:
         """Every id in the index, masked ones included."""
         return self._stored_ids_view().copy()
 
-    @_guarded
+    @_reads
     def vectors_at(self, start: int, count: int) -> tuple[IdArray, FloatArray]:
         """Ids and vectors (decoded, for HNSW) of entries ``start`` to ``start + count`` in insertion
         order, masked ones included."""
@@ -328,7 +395,7 @@ class FaissRetriever:
         matrix = self._index.index.reconstruct_n(start, count) if count else np.zeros((0, self.dim))
         return ids, np.asarray(matrix, dtype=np.float32).reshape(-1, self.dim)
 
-    @_guarded
+    @_reads
     def structure_problem(self) -> str:
         """'' unless the parts of an approximate index disagree: its 8-bit codes must cover every
         id (a search would read past their end), and an IVF index's inverted lists must hold each
@@ -378,13 +445,13 @@ class FaissRetriever:
         decoded = storage.sa_decode(storage.sa_encode(matrix))
         return np.asarray(decoded, dtype=np.float32).reshape(-1, self.dim)
 
-    @_guarded
+    @_reads
     def max_id(self) -> int:
         """The largest id held (masked ones included: ids are never reused), or 0 when empty."""
         stored = self._stored_ids_view()
         return int(stored.max()) if len(stored) else 0
 
-    @_guarded
+    @_writes
     def add(self, ids: Iterable[int] | npt.ArrayLike, vectors: object) -> None:
         """Add vectors under the given ids (ids must not be present already)."""
         id_array = _as_ids(ids)
@@ -397,7 +464,7 @@ class FaissRetriever:
             if self._scan is not None and self._scan.count == before:
                 self._scan.append(matrix)
 
-    @_guarded
+    @_writes
     def remove(self, ids: Iterable[int] | npt.ArrayLike) -> int:
         """Remove ids (absent ones are ignored); returns how many were removed."""
         id_array = _as_ids(ids)
@@ -411,12 +478,12 @@ class FaissRetriever:
         self._masked = np.union1d(self._masked, fresh).astype(np.int64)
         return len(fresh)
 
-    @_guarded
+    @_writes
     def mask(self, ids: Iterable[int] | npt.ArrayLike) -> None:
         """Mark ids as removed without looking them up (from the store, after loading an index)."""
         self._masked = np.union1d(self._masked, _as_ids(ids)).astype(np.int64)
 
-    @_guarded
+    @_reads
     def search(
         self,
         queries: object,
@@ -704,7 +771,7 @@ class FaissRetriever:
             scores, rows = subset.search(matrix, min(k, len(positions)))
         return scores, np.where(rows >= 0, stored[positions[np.maximum(rows, 0)]], -1)
 
-    @_guarded
+    @_reads
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the index atomically: a temporary file, flushed to disk, then renamed over."""
         target = Path(path)
@@ -715,7 +782,7 @@ class FaissRetriever:
         tmp.replace(target)
         fsync_dir(target.parent)
 
-    @_guarded
+    @_reads
     def to_bytes(self) -> bytes:
         """The index in FAISS's file format, in memory."""
         return bytes(_faiss().serialize_index(self._index))
@@ -760,7 +827,7 @@ class FaissRetriever:
         retriever.dim = int(index.d)
         retriever._index = index
         retriever._masked = np.zeros(0, dtype=np.int64)
-        retriever._guard = threading.RLock()
+        retriever._guard = _ReadWriteLock()
         return retriever
 
 

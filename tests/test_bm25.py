@@ -281,3 +281,92 @@ def test_filtered_scores_equal_fts5_filtered(tmp_path: Path, monkeypatch: pytest
         assert sum(map(len, from_memory)) > 12
         monkeypatch.setattr(store._bm25, "top", lambda *args, **kwargs: None)
         assert run() == from_memory
+
+
+def test_a_rebuild_that_writes_back_the_same_records_is_still_seen(tmp_path: Path) -> None:
+    """FTS5's 'rebuild' (what ``check --repair`` runs) can leave its averages and structure records
+    byte for byte as a cached state had them, over different content."""
+    import sqlite3
+
+    path = tmp_path / "ix"
+    with NewsIndex.open(path, model=HashingEmbedder()) as writer:  # type: ignore[arg-type]
+        writer.add(
+            [
+                Article(id="a", title="Port", body="alpha beta"),
+                Article(id="b", title="Port", body="gamma delta"),
+            ]
+        )
+        db = sqlite3.connect(path / "store.sqlite", isolation_level=None)
+        try:
+            records = "SELECT id, block FROM articles_fts_data WHERE id IN (1, 10) ORDER BY id"
+            before = db.execute(records).fetchall()
+            reader = NewsIndex.open(path, model=HashingEmbedder(), read_only=True)  # type: ignore[arg-type]
+            try:
+                assert _same(reader._store, "alpha")
+                writer.add(Article(id="a", title="Port", body="omega beta"))  # same lengths, same rid
+                db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+                assert db.execute(records).fetchall() == before  # what made it invisible
+                assert _same(reader._store, "alpha") == []
+                assert [h.article.id for h in reader.search("omega", k=3, mode="lexical")] == ["a"]
+            finally:
+                reader.close()
+        finally:
+            db.close()
+
+
+def test_ties_at_the_cut_keep_the_articles_fts5_keeps(tmp_path: Path) -> None:
+    with NewsIndex.open(tmp_path / "ix", model=HashingEmbedder()) as ix:  # type: ignore[arg-type]
+        # Syndicated copies: three bodies, many identical articles each, so scores tie in blocks.
+        bodies = ["Storm hits the harbour.", "Storm hits the harbour and the port.", "A harbour storm."]
+        ix.add([Article(id=f"t{i}", title="Wire", body=bodies[i % 3]) for i in range(90)])
+        store = ix._store
+        for limit in (1, 10, 35, 50):
+            terms = ["harbour", "storm"]
+            memory = store.lexical(fts_query(terms), EVERYTHING, limit, terms=terms)
+            sql = store.lexical(fts_query(terms), EVERYTHING, limit)
+            assert [r for r, _ in memory] == [r for r, _ in sql], limit
+        assert store._bm25._postings
+
+
+def test_a_term_in_too_many_articles_is_refused_once_per_generation(tmp_path: Path) -> None:
+    with NewsIndex.open(tmp_path / "ix", model=HashingEmbedder()) as ix:  # type: ignore[arg-type]
+        ix.add(_corpus())
+        bm25 = MemoryBm25(lambda: Store(ix._store.path, read_only=True), max_term_articles=3)
+        try:
+            statements: list[str] = []
+            assert bm25.top(["harbour"], 5) is None
+            assert bm25._reader is not None
+            bm25._reader._db.set_trace_callback(statements.append)
+            assert bm25.top(["harbour"], 5) is None
+            assert not [s for s in statements if "bm25_instances" in s or "bm25_terms" in s]
+        finally:
+            bm25.close()
+
+
+def test_a_warm_lookup_does_not_wait_for_another_thread_reading_postings(tmp_path: Path) -> None:
+    with NewsIndex.open(tmp_path / "ix", model=HashingEmbedder()) as ix:  # type: ignore[arg-type]
+        ix.add(_corpus())
+        store = ix._store
+        assert store.lexical("", EVERYTHING, 5, terms=["harbour"])  # now in memory
+        assert store.lexical_from_memory(["harbour"], EVERYTHING, 5)
+        with store._bm25._lock:  # as while another thread reads a cold term's postings
+            assert store.lexical_from_memory(["harbour"], EVERYTHING, 5) is None
+        assert store.lexical_from_memory(["harbour"], EVERYTHING, 5)
+
+
+def test_after_close_no_reader_is_opened_again(tmp_path: Path) -> None:
+    with NewsIndex.open(tmp_path / "ix", model=HashingEmbedder()) as ix:  # type: ignore[arg-type]
+        ix.add(_corpus())
+        bm25 = ix._store._bm25
+        assert bm25.top(["harbour"], 5)
+    assert bm25.top(["harbour"], 5) is None
+    assert bm25._reader is None
+
+
+def test_an_index_emptied_by_deletions_answers_nothing(tmp_path: Path) -> None:
+    with NewsIndex.open(tmp_path / "ix", model=HashingEmbedder()) as ix:  # type: ignore[arg-type]
+        ix.add([Article(id="a0", body="harbour omnia.")])
+        assert _same(ix._store, "harbour")
+        ix.delete(["a0"])
+        assert ix._store._bm25.top(["harbour"], 5) == []
+        assert ix.search("harbour", k=3) == []

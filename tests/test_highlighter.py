@@ -40,3 +40,11 @@ def test_words_are_marked_whole_at_word_starts_only() -> None:
     # Inside a window, a word cut by the window's start is not a word start: "[air]strike".
     inside = text.index("airstrike") + 3
     assert [text[a:b] for a, b in highlighter.spans(text, inside, len(text))][:1] == ["striking"]
+
+
+def test_terms_a_caller_writes_otherwise_are_found_as_the_expression_finds_them() -> None:
+    text = "Strike! The U.S. army, e-mail, Kyiv and kyiv, in New York."
+    for terms in (["Strike"], ["u.s"], ["e-mail"], ["new york"], ["Kyiv"], [""]):
+        highlighter = Highlighter(terms)
+        expected = [m.span() for m in highlighter._pattern.finditer(text, 0, len(text))]
+        assert highlighter.spans(text, 0, len(text)) == expected, terms

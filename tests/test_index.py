@@ -995,3 +995,24 @@ def test_every_store_connection_gets_the_larger_page_cache(ix: NewsIndex, hashin
             assert store.execute("PRAGMA cache_size").fetchone()[0] == -PAGE_CACHE_KIB
     finally:
         reader.close()
+
+
+def test_an_index_opened_by_a_relative_path_survives_a_chdir(
+    tmp_path: Path, hashing: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import newsindex.store as store_module
+
+    monkeypatch.setattr(store_module, "SPAN_MAP_AFTER", 0)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with NewsIndex.open("ix", model=hashing) as ix:  # type: ignore[arg-type]
+        ix.add([art(i, f"Report {i} on the harbour and the port.") for i in range(6)])
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        ix.add([art("late", "A late report on the harbour.", published="2026-02-01")])
+        for mode in ("hybrid", "lexical", "dense"):
+            assert "alate" in ids(ix.search("late harbour report", k=3, mode=mode))
+            # A filter opens the connection that resolves it: the same file.
+            assert ids(ix.search("harbour report", k=3, mode=mode, since="2026-01-01")) == ["alate"]
+    assert not (tmp_path / "elsewhere" / "ix").exists()
+    with NewsIndex.open(tmp_path / "ix", model=hashing, read_only=True) as again:  # type: ignore[arg-type]
+        assert again.stats().articles == 7

@@ -148,3 +148,13 @@ def test_searches_in_threads_beside_a_writing_thread(tmp_path: Path, monkeypatch
         every = np.arange(0, 400)
         assert ix._store.passage_spans(every).tolist() == _sql_spans(ix._store, every)
     assert check_index(path).findings == []
+
+
+def test_offsets_past_32_bits_widen_the_table() -> None:
+    spans = PassageSpans()
+    spans.load(np.array([1, 2]), np.array([7, 7]), np.array([0, 10]), np.array([10, 20]), 2, 0)
+    far = 3_000_000_000
+    spans.update(
+        np.array([3]), np.array([8]), np.array([far]), np.array([far + 5]), np.zeros(0, np.int64), 3, 0
+    )
+    assert spans.spans(np.array([3, 1, 9])).tolist() == [[8, far, far + 5], [7, 0, 10], [-1, -1, -1]]
