@@ -199,26 +199,26 @@ class _ReadWriteLock:
                 self._cond.notify_all()
 
 
-def _reads(
-    method: Callable[Concatenate[FaissRetriever, _P], _R],
-) -> Callable[Concatenate[FaissRetriever, _P], _R]:
-    @functools.wraps(method)
-    def wrapper(self: FaissRetriever, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._guard.reading():
-            return method(self, *args, **kwargs)
+def _holding(
+    how: str,
+) -> Callable[[Callable[Concatenate[FaissRetriever, _P], _R]], Callable[Concatenate[FaissRetriever, _P], _R]]:
+    """A method decorator: the method runs holding the index's lock ``how`` ("reading" or "writing")."""
 
-    return wrapper
+    def decorate(
+        method: Callable[Concatenate[FaissRetriever, _P], _R],
+    ) -> Callable[Concatenate[FaissRetriever, _P], _R]:
+        @functools.wraps(method)
+        def wrapper(self: FaissRetriever, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            with getattr(self._guard, how)():
+                return method(self, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
-def _writes(
-    method: Callable[Concatenate[FaissRetriever, _P], _R],
-) -> Callable[Concatenate[FaissRetriever, _P], _R]:
-    @functools.wraps(method)
-    def wrapper(self: FaissRetriever, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with self._guard.writing():
-            return method(self, *args, **kwargs)
-
-    return wrapper
+_reads = _holding("reading")
+_writes = _holding("writing")
 
 
 class FaissRetriever:

@@ -1,10 +1,12 @@
-"""Helpers shared by the tests that run the ``newsindex`` command in a subprocess."""
+"""Helpers shared by the tests: the ``newsindex`` command in a subprocess, work in threads."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,3 +39,25 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+def errors_in_threads(*work: Callable[[], None]) -> list[BaseException]:
+    """Run each callable in a thread of its own, all at once; what they raised, collected (so that a
+    test fails with the cause, not with a thread's traceback on stderr)."""
+    errors: list[BaseException] = []
+
+    def guarded(job: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                job()
+            except BaseException as exc:  # every failure, assertion errors included
+                errors.append(exc)
+
+        return run
+
+    threads = [threading.Thread(target=guarded(job)) for job in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

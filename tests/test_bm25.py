@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import HashingEmbedder
+from helpers import errors_in_threads
 
 from newsindex import Article, NewsIndex, load_articles
 from newsindex.bm25 import MemoryBm25, decode_varints
@@ -156,33 +157,21 @@ def test_lexical_searches_in_threads_beside_a_writing_thread(tmp_path: Path) -> 
     from newsindex import check_index
 
     path = tmp_path / "ix"
-    errors: list[BaseException] = []
     with NewsIndex.open(path, model=HashingEmbedder()) as ix:  # type: ignore[arg-type]
         ix.add(_corpus())
 
-        def search(mode: str) -> None:
-            for _ in range(40):
-                try:
+        def searches(mode: str) -> Callable[[], None]:
+            def search() -> None:
+                for _ in range(40):
                     ix.search("harbour reopened drones", k=5, mode=mode)
-                except BaseException as exc:  # collected, so the test fails with the cause
-                    errors.append(exc)
+
+            return search
 
         def write() -> None:
             for n in range(20):
-                try:
-                    ix.add(
-                        Article(id=f"w{n % 5}", title="Harbour", body=f"Version {n}: harbour drones. " * 9)
-                    )
-                except BaseException as exc:
-                    errors.append(exc)
+                ix.add(Article(id=f"w{n % 5}", title="Harbour", body=f"Version {n}: harbour drones. " * 9))
 
-        threads = [threading.Thread(target=search, args=(m,)) for m in ("hybrid", "lexical")]
-        threads.append(threading.Thread(target=write))
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        assert errors_in_threads(searches("hybrid"), searches("lexical"), write) == []
         _same(ix._store, "harbour reopened drones")
     assert check_index(path).findings == []
 

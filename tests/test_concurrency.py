@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import HashingEmbedder
-from helpers import cli_env
+from helpers import cli_env, errors_in_threads
 
 from newsindex import Article, IndexLockedError, NewsIndex
 
@@ -189,32 +189,17 @@ def test_threads_search_one_handle_while_another_thread_adds_and_deletes(tmp_pat
     """One handle shared by threads: unfiltered dense searches read the vector index (its float16
     copy and the ids) while an add or a delete in another thread resizes it. Without the index's
     lock this failed in two runs of three, with an IndexError."""
-    import threading
-
-    errors: list[BaseException] = []
     with NewsIndex.open(tmp_path / "ix", model=HashingEmbedder()) as ix:  # type: ignore[arg-type]
         ix.add([Article(id=f"a{i}", body=f"Report {i} from the harbour. " * (3 + i % 9)) for i in range(40)])
 
         def search() -> None:
             for _ in range(60):
-                try:
-                    hits = ix.search("harbour report", k=5, mode="dense")
-                    assert len(hits) == 5
-                except BaseException as exc:  # collected, so the test fails with the cause
-                    errors.append(exc)
+                assert len(ix.search("harbour report", k=5, mode="dense")) == 5
 
         def write() -> None:
             for n in range(30):
-                try:
-                    ix.add(Article(id=f"a{n}", body=f"Version {n} from the harbour. " * (4 + n % 7)))
-                    if n % 6 == 5:
-                        ix.delete([f"a{n - 2}"])
-                except BaseException as exc:
-                    errors.append(exc)
+                ix.add(Article(id=f"a{n}", body=f"Version {n} from the harbour. " * (4 + n % 7)))
+                if n % 6 == 5:
+                    ix.delete([f"a{n - 2}"])
 
-        threads = [threading.Thread(target=search) for _ in range(2)] + [threading.Thread(target=write)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    assert errors == []
+        assert errors_in_threads(search, search, write) == []

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import HashingEmbedder
+from helpers import errors_in_threads
 
 import newsindex.passage_owners as owners_module
 from newsindex import Article, NewsIndex
@@ -112,35 +113,21 @@ def test_filtered_searches_in_threads_beside_a_writing_thread(tmp_path: Path) ->
     """The map is caught up on a connection of its own: filtered searches from several threads never
     start a transaction on the connection that ``add`` writes through (which broke adds and
     committed half of one when they did), and what they find stays what the tables hold."""
-    import threading
-
     from newsindex import check_index
 
     path = tmp_path / "ix"
-    errors: list[BaseException] = []
     with NewsIndex.open(path, model=HashingEmbedder()) as ix:  # type: ignore[arg-type]
         ix.add([_article(i) for i in range(40)])
 
         def search() -> None:
             for _ in range(60):
-                try:
-                    ix.search("harbour report", k=5, mode="dense", since="2026-03-02", until="2026-03-03")
-                except BaseException as exc:  # collected, so the test fails with the cause
-                    errors.append(exc)
+                ix.search("harbour report", k=5, mode="dense", since="2026-03-02", until="2026-03-03")
 
         def write() -> None:
             for n in range(25):
-                try:
-                    ix.add(_article(n, body=f"Version {n} of a harbour report. " * 30))
-                except BaseException as exc:
-                    errors.append(exc)
+                ix.add(_article(n, body=f"Version {n} of a harbour report. " * 30))
 
-        threads = [threading.Thread(target=search) for _ in range(2)] + [threading.Thread(target=write)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        assert errors_in_threads(search, search, write) == []
         second_day = ArticleFilter(
             since=datetime(2026, 3, 2, tzinfo=UTC), until=datetime(2026, 3, 3, tzinfo=UTC)
         )

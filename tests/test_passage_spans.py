@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import HashingEmbedder
+from helpers import errors_in_threads
 
 import newsindex.store as store_module
 from newsindex import Article, NewsIndex, check_index
@@ -118,33 +118,21 @@ class _RolledBackError(Exception):
 def test_searches_in_threads_beside_a_writing_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store_module, "SPAN_MAP_AFTER", 0)
     path = tmp_path / "ix"
-    errors: list[BaseException] = []
     with NewsIndex.open(path, model=HashingEmbedder()) as ix:  # type: ignore[arg-type]
         ix.add([_article(i) for i in range(30)])
 
         def search() -> None:
             for _ in range(50):
-                try:
-                    for hit in ix.search("harbour report", k=5, mode="dense"):
-                        assert hit.passage == hit.article.body[hit.passage_start : hit.passage_end]
-                except BaseException as exc:  # collected, so the test fails with the cause
-                    errors.append(exc)
+                for hit in ix.search("harbour report", k=5, mode="dense"):
+                    assert hit.passage == hit.article.body[hit.passage_start : hit.passage_end]
 
         def write() -> None:
             for n in range(20):
-                try:
-                    ix.add(_article(n, body=f"Version {n} of a harbour report. " * (10 + n)))
-                    if n % 5 == 4:
-                        ix.delete([f"a{n + 3:03d}"])
-                except BaseException as exc:
-                    errors.append(exc)
+                ix.add(_article(n, body=f"Version {n} of a harbour report. " * (10 + n)))
+                if n % 5 == 4:
+                    ix.delete([f"a{n + 3:03d}"])
 
-        threads = [threading.Thread(target=search) for _ in range(2)] + [threading.Thread(target=write)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == []
+        assert errors_in_threads(search, search, write) == []
         every = np.arange(0, 400)
         assert ix._store.passage_spans(every).tolist() == _sql_spans(ix._store, every)
     assert check_index(path).findings == []
