@@ -75,7 +75,7 @@ class PassageSpans:
         needed = max(last_id, int(ids.max(initial=0))) + 1
         if needed > len(rows):
             # Grown by half again at least, so that a stream of small adds copies the table rarely.
-            grown = np.full((max(needed, len(rows) + len(rows) // 2), 3), _ABSENT, dtype=np.int32)
+            grown = np.full((max(needed, len(rows) + len(rows) // 2), 3), _ABSENT, dtype=rows.dtype)
             grown[: len(rows)] = rows
             rows = grown
         rows = _put(rows, ids, articles, starts, ends)

@@ -248,6 +248,7 @@ class FaissRetriever:
         self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self._masked: IdArray = np.zeros(0, dtype=np.int64)
         self._guard = _ReadWriteLock()
+        self._loop_guard = _ReadWriteLock()
 
     @classmethod
     def approximate(
@@ -308,6 +309,7 @@ class FaissRetriever:
         retriever._index = faiss.IndexIDMap2(inner)
         retriever._masked = np.zeros(0, dtype=np.int64)
         retriever._guard = _ReadWriteLock()
+        retriever._loop_guard = _ReadWriteLock()
         retriever.add(ids, matrix)
         return retriever
 
@@ -607,11 +609,18 @@ class FaissRetriever:
         # FAISS's fast scan has several loops: the one that takes queries one at a time was 8-15%
         # faster for a single query (2.14-2.18 against 2.33-2.62 ms at a million vectors), the
         # default one twice as fast for 200 queries at once.
-        lists.implem = IVF_SINGLE_QUERY_LOOP if len(matrix) == 1 else 0
         scan = faiss.SearchParametersIVF(nprobe=nprobe, sel=selector)
         params = faiss.IndexRefineSearchParameters(k_factor=float(refine.k_factor), base_index_params=scan)
-        with _threads_per_query(len(matrix)):
-            scores, positions = refine.search(matrix, k, params=params)
+        # The loop is a setting of the shared index, not of the call: single queries (which all want
+        # the same loop) run side by side, a batch alone, and it puts the single-query loop back.
+        single = len(matrix) == 1
+        with self._loop_guard.reading() if single else self._loop_guard.writing():
+            lists.implem = IVF_SINGLE_QUERY_LOOP if single else 0
+            try:
+                with _threads_per_query(len(matrix)):
+                    scores, positions = refine.search(matrix, k, params=params)
+            finally:
+                lists.implem = IVF_SINGLE_QUERY_LOOP
         del scan, selector, bits  # they must outlive the search call
         stored = self._stored_ids_view()
         ids = np.where(positions >= 0, stored[np.maximum(positions, 0)], -1)
@@ -771,7 +780,7 @@ class FaissRetriever:
             scores, rows = subset.search(matrix, min(k, len(positions)))
         return scores, np.where(rows >= 0, stored[positions[np.maximum(rows, 0)]], -1)
 
-    @_reads
+    @_writes  # two saves at once would share one temporary file
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the index atomically: a temporary file, flushed to disk, then renamed over."""
         target = Path(path)
@@ -828,6 +837,7 @@ class FaissRetriever:
         retriever._index = index
         retriever._masked = np.zeros(0, dtype=np.int64)
         retriever._guard = _ReadWriteLock()
+        retriever._loop_guard = _ReadWriteLock()
         return retriever
 
 

@@ -146,3 +146,12 @@ def test_offsets_past_32_bits_widen_the_table() -> None:
         np.array([3]), np.array([8]), np.array([far]), np.array([far + 5]), np.zeros(0, np.int64), 3, 0
     )
     assert spans.spans(np.array([3, 1, 9])).tolist() == [[8, far, far + 5], [7, 0, 10], [-1, -1, -1]]
+
+
+def test_a_widened_table_stays_wide_when_it_grows() -> None:
+    far = 3_000_000_000
+    spans = PassageSpans()
+    spans.load(np.array([1]), np.array([7]), np.array([0]), np.array([far]), 1, 0)
+    more = np.arange(2, 40)
+    spans.update(more, more, more, more + 1, np.zeros(0, np.int64), 39, 0)  # past the table's room
+    assert spans.spans(np.array([1, 39])).tolist() == [[7, 0, far], [39, 39, 40]]
