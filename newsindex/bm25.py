@@ -1,12 +1,13 @@
 """BM25 over the store's full-text index, scored in memory: FTS5's own ranking, without its cost.
 
 SQLite's ``bm25()`` is computed row by row through FTS5's auxiliary-function interface: for a title
-query that matches 4,000 of 18,744 Reuters articles it took 3.9 ms, of which 0.4 ms was finding the
-matches. Here each query term's postings (article, weighted term frequency) are read once from the
-index itself, through an ``fts5vocab`` table, turned into that term's BM25 contribution per article,
-and kept; a query then adds up a few arrays (0.3 ms warm on the same queries). The scores are FTS5's:
-the same IDF, the same k1 and b, the same column weights, document lengths and average length, read
-from FTS5's own records; the tests compare them with ``bm25()`` to 1e-9.
+query that matches about 5,000 of 18,744 Reuters articles it took 5-6 ms, of which 0.4 ms was finding
+the matches. Here each query term's postings (article, weighted term frequency) are read once from
+the index itself, through an ``fts5vocab`` table, turned into that term's BM25 contribution per
+article, and kept; a query then adds up a few arrays (0.26 ms on the same queries, once read;
+``benchmarks/lexical_speed.py``). The scores are FTS5's: the same IDF, the same k1 and b, the same
+column weights, document lengths and average length, read from FTS5's own records; the tests compare
+them with ``bm25()`` to a relative 1e-12.
 
 The cache lasts while the database does not change: SQLite's ``PRAGMA data_version``, on the cache's
 own read-only connection, moves with every commit of any other connection or process (FTS5's own
