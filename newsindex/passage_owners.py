@@ -12,6 +12,7 @@ grow) and removed (each removal leaves a tombstone), like the vector index.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,6 +86,9 @@ class PassageOwners:
     """Passage ids by article rid. Every update replaces one immutable snapshot, so a reader in
     another thread sees either the old state or the new one."""
 
+    #: The passages' columns :meth:`catch_up` takes, in order.
+    COLUMNS = ("article", "id")
+
     def __init__(self) -> None:
         self._state: _Snapshot | None = None
 
@@ -101,6 +105,16 @@ class PassageOwners:
     def __len__(self) -> int:
         state = self._state
         return 0 if state is None else len(state.ids) + len(state.tail_ids)
+
+    def catch_up(
+        self, columns: Sequence[IdArray], removed: IdArray | None, last_id: int, last_tombstone: int
+    ) -> None:
+        """:meth:`load` (``removed`` None) or :meth:`update` with the :data:`COLUMNS` of the passages."""
+        articles, ids = columns
+        if removed is None:
+            self.load(articles, ids, last_id, last_tombstone)
+        else:
+            self.update(articles, ids, removed, last_id, last_tombstone)
 
     def load(self, articles: IdArray, ids: IdArray, last_id: int, last_tombstone: int) -> None:
         """Start from every passage: ``ids`` and their ``articles``, any order."""

@@ -13,6 +13,7 @@ locked itself: the store reads and updates it under one lock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,9 @@ _ABSENT = -1
 class PassageSpans:
     """(article rid, start, end) by passage id; rows of -1 for ids that are not (or no longer) held."""
 
+    #: The passages' columns :meth:`catch_up` takes, in order.
+    COLUMNS = ("id", "article", "start", "end")
+
     def __init__(self) -> None:
         self._rows: npt.NDArray[np.signedinteger[Any]] | None = None  # row i: passage id i
         self._last_id = 0
@@ -42,6 +46,16 @@ class PassageSpans:
     def position(self) -> tuple[int, int]:
         """(largest passage id seen, newest tombstone applied); (0, 0) before loading."""
         return (self._last_id, self._last_tombstone) if self._rows is not None else (0, 0)
+
+    def catch_up(
+        self, columns: Sequence[IdArray], removed: IdArray | None, last_id: int, last_tombstone: int
+    ) -> None:
+        """:meth:`load` (``removed`` None) or :meth:`update` with the :data:`COLUMNS` of the passages."""
+        ids, articles, starts, ends = columns
+        if removed is None:
+            self.load(ids, articles, starts, ends, last_id, last_tombstone)
+        else:
+            self.update(ids, articles, starts, ends, removed, last_id, last_tombstone)
 
     def load(
         self,
