@@ -709,7 +709,6 @@ class NewsIndex:
                 fields_only.append((known.rid, article, record_hash))
             else:
                 to_embed.append(article)
-        embedded = self.indexer.embed(to_embed)  # the slow part, outside the transaction
         # Events depend on the body and on ``published`` (relative dates): a field-only update that
         # moves the publication time is read again; one that changes tags or metadata keeps its events.
         redated = [
@@ -718,8 +717,11 @@ class NewsIndex:
             if existing[article.id].published_ts
             != (article.published.timestamp() if article.published else None)
         ]
-        to_read = [item.article for item in embedded] + redated
-        found = dict(zip([a.id for a in to_read], self.extractor.extract_with_vectors(to_read), strict=True))
+        to_read = to_embed + redated
+        # The event rules read the articles in a thread while the model encodes the passages.
+        reading = self.extractor.begin(to_read)
+        embedded = self.indexer.embed(to_embed)  # the slow part, outside the transaction
+        found = dict(zip([a.id for a in to_read], reading.result(), strict=True))
         meaning: dict[str, FloatArray | None] = {
             item.article.id: unit_mean(item.vectors) for item in embedded
         }

@@ -33,6 +33,7 @@ from .screen import LiteralScreen
 from .taxonomy import Taxonomy, default_taxonomy
 
 __all__ = [
+    "ClauseCues",
     "EventTyper",
     "Trigger",
     "TypeGuess",
@@ -1298,8 +1299,26 @@ class _Examples:
     owner: npt.NDArray[np.intp]  # for each example vector, the index of its key
     vectors: FloatArray  # the example sentences and descriptions, embedded
     no_event: FloatArray  # the examples of sentences that report nothing, embedded
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """The trigger rules of a typer's taxonomy; unlike the examples, ready without the model."""
+
     triggers: tuple[Trigger, ...]  # the trigger rules, restricted to the taxonomy's types
     screen: LiteralScreen  # skips the trigger rules that cannot match a sentence
+
+
+@dataclass(frozen=True, slots=True)
+class ClauseCues:
+    """What the rules read in one sentence before the model sees it (:meth:`EventTyper.cues`)."""
+
+    #: an opinion or background (:func:`reports_no_event`): typed as no event whatever the model says
+    no_event: bool
+    #: the weight of each (type, sub-type) the trigger rules see
+    triggers: dict[Key, float]
+    #: it names the day of what it reports
+    dated: bool
 
 
 class EventTyper:
@@ -1316,6 +1335,8 @@ class EventTyper:
         self._lock = threading.Lock()  # guards the examples
         self._model_lock = threading.Lock()  # guards loading the default model
         self._examples: _Examples | None = None
+        self._rules: _Rules | None = None
+        self._rules_lock = threading.Lock()  # apart: reading the rules must not wait for the model
 
     @property
     def embedder(self) -> Embedder:
@@ -1336,15 +1357,42 @@ class EventTyper:
         pipeline reuses as what each event mention means, at no extra encoding cost."""
         if not sentences:
             return [], np.zeros((0, self.embedder.dim), dtype=np.float32)
+        vectors = self.embed(sentences)
+        return self.decide(self.cues(sentences), vectors), vectors
+
+    def cues(self, sentences: Sequence[str]) -> list[ClauseCues]:
+        """The rules' part of typing, which needs no model (so it may run beside the encoding).
+        A sentence whose cues say ``no_event`` is typed as no event whatever its vector."""
+        rules = self._prepare_rules()
+        found: list[ClauseCues] = []
+        for text in sentences:
+            if reports_no_event(text):
+                found.append(ClauseCues(True, {}, False))
+                continue
+            triggers = match_triggers(text, rules.triggers, screen=rules.screen)
+            found.append(ClauseCues(False, triggers, _DAY.search(text) is not None))
+        return found
+
+    def embed(self, sentences: Sequence[str]) -> FloatArray:
+        """The sentences' normalised embeddings as typing compares them, one row each."""
+        if not sentences:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        return self.embedder.encode([self._fit(text) for text in sentences])
+
+    def decide(self, cues: Sequence[ClauseCues], vectors: FloatArray) -> list[TypeGuess | None]:
+        """One guess per sentence from its :meth:`cues` and its row of ``vectors`` (the row of a
+        sentence whose cues say ``no_event`` is not read, so it need not have been encoded)."""
+        if len(cues) != len(vectors):
+            raise ValueError(f"{len(cues)} sentences' cues but {len(vectors)} vectors")
+        if not cues:
+            return []
         examples = self._prepare()
-        vectors = self.embedder.encode([self._fit(text) for text in sentences])
         similarity = _key_similarity(vectors, examples)
         no_event = (vectors @ examples.no_event.T).max(axis=1)
-        guesses = [
-            self._decide(text, similarity[row], float(no_event[row]), examples)
-            for row, text in enumerate(sentences)
+        return [
+            None if cue.no_event else self._decide(cue, similarity[row], float(no_event[row]), examples)
+            for row, cue in enumerate(cues)
         ]
-        return guesses, vectors
 
     def nearest(self, vector: FloatArray) -> TypeGuess:
         """The type and sub-type whose examples are closest to an embedded sentence, whatever the
@@ -1376,23 +1424,35 @@ class EventTyper:
                     examples = self._examples = self._embed_examples()
         return examples
 
+    def _prepare_rules(self) -> _Rules:
+        rules = self._rules
+        if rules is None:
+            with self._rules_lock:
+                rules = self._rules
+                if rules is None:
+                    rules = self._rules = self._read_rules()
+        return rules
+
     def _embed_examples(self) -> _Examples:
         keys, texts, owners = self._example_sentences()
         vectors = self.embedder.encode(texts + list(NO_EVENT_PROTOTYPES))
-        known = set(keys)
+        return _Examples(
+            keys=keys,
+            owner=np.asarray(owners, dtype=np.intp),
+            vectors=vectors[: len(texts)],
+            no_event=vectors[len(texts) :],
+        )
+
+    def _read_rules(self) -> _Rules:
+        known = set(self._example_sentences()[0])
         triggers = []
         for trigger in TRIGGERS:
             # A rule keeps the types the taxonomy has; a user's taxonomy may lack some of ours.
             targets = tuple(k for k in trigger.keys if k in known)
             if targets:
                 triggers.append(trigger if targets == trigger.keys else replace(trigger, keys=targets))
-        return _Examples(
-            keys=keys,
-            owner=np.asarray(owners, dtype=np.intp),
-            vectors=vectors[: len(texts)],
-            no_event=vectors[len(texts) :],
-            triggers=tuple(triggers),
-            screen=LiteralScreen([trigger.pattern for trigger in triggers]),
+        return _Rules(
+            triggers=tuple(triggers), screen=LiteralScreen([trigger.pattern for trigger in triggers])
         )
 
     def _example_sentences(self) -> tuple[list[Key], list[str], list[int]]:
@@ -1417,19 +1477,17 @@ class EventTyper:
         return keys, texts, owners
 
     def _decide(
-        self, text: str, similarity: FloatArray, no_event: float, examples: _Examples
+        self, cues: ClauseCues, similarity: FloatArray, no_event: float, examples: _Examples
     ) -> TypeGuess | None:
-        if reports_no_event(text):
-            return None
         by_key = dict(zip(examples.keys, similarity.tolist(), strict=True))
-        found = match_triggers(text, examples.triggers, screen=examples.screen)
+        found = cues.triggers
         top = max(found.values(), default=0.0)
         if top >= CLEAR_TRIGGER:
             return _from_triggers(found, top, by_key)
         best_key = max(by_key, key=lambda k: by_key[k] + WEAK_TRIGGER_WEIGHT * found.get(k, 0.0))
         best = by_key[best_key]
         # A sentence that dates what it tells ("on Saturday", "on 5 June") is more likely a report.
-        floor = MIN_SIMILARITY_DATED if _DAY.search(text) else MIN_SIMILARITY
+        floor = MIN_SIMILARITY_DATED if cues.dated else MIN_SIMILARITY
         if best < floor or best < no_event + NO_EVENT_MARGIN:
             return None
         return _guess(best_key, by_key, min(1.0, max(0.0, best)))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,9 +35,9 @@ if TYPE_CHECKING:
     from . import dates as date_stage
     from . import numbers as number_stage
     from . import places as place_stage
-    from .classify import EventTyper, TypeGuess
+    from .classify import ClauseCues, EventTyper, TypeGuess
 
-__all__ = ["EventExtractor", "extract_events"]
+__all__ = ["EventExtractor", "PendingMentions", "extract_events"]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -46,6 +47,8 @@ MIN_TYPE_SCORE = 0.0
 MAX_DAYS_APART = 3
 #: Longest summary, in characters.
 SUMMARY_CHARS = 300
+# A clause's vector before the model has run (it is set before the mentions are built).
+_NOT_YET: FloatArray = np.zeros(0, dtype=np.float32)
 
 
 class _Spanned(Protocol):
@@ -160,25 +163,92 @@ class EventExtractor:
     ) -> list[list[tuple[EventMention, FloatArray]]]:
         """:meth:`extract_many`, each mention with a vector of what it says: the normalised mean of
         the embeddings of its typed clauses (computed while typing them, so free)."""
-        clauses = [[(s, c) for s in split_sentences(a.body) for c in split_clauses(s)] for a in articles]
-        flat = [c.text for per_article in clauses for _, c in per_article]
-        all_guesses, all_vectors = self.typer.classify_with_vectors(flat)
-        results = []
+        return self.begin(articles).result()
+
+    def begin(self, articles: Sequence[Article]) -> PendingMentions:
+        """Start :meth:`extract_with_vectors`: the rules read ``articles`` in a background thread
+        while the caller goes on (an index encodes the passages meanwhile); the model's part runs in
+        :meth:`PendingMentions.result`, which returns what :meth:`extract_with_vectors` would."""
+        return PendingMentions(self.typer, articles)
+
+
+class PendingMentions:
+    """Event mentions being extracted (:meth:`EventExtractor.begin`).
+
+    The rules are plain Python and the model is native code that releases the interpreter's lock, so
+    on two cores reading the articles costs almost nothing beside the encoding.
+    """
+
+    def __init__(self, typer: EventTyper, articles: Sequence[Article]) -> None:
+        self._typer = typer
+        self._articles = list(articles)
+        # One worker, so the facts are read after the clauses (which the model's part waits for).
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsindex-rules")
+        try:
+            self._clauses = pool.submit(_clauses_and_cues, typer, self._articles)
+            self._facts = pool.submit(_read_facts, self._articles, self._clauses)
+        finally:
+            pool.shutdown(wait=False)  # the worker ends once both are done
+
+    def result(self) -> list[list[tuple[EventMention, FloatArray]]]:
+        """The mentions of each article, as :meth:`EventExtractor.extract_with_vectors` returns them;
+        waits for the rules and runs the model. An error in either is raised here."""
+        typer = self._typer
+        clauses, cues = self._clauses.result()
+        texts = [clause.text for per_article in clauses for _, clause in per_article]
+        vectors = np.zeros((len(texts), typer.embedder.dim), dtype=np.float32)
+        # A clause the rules read as opinion or background is typed as no event whatever the model
+        # says; it is encoded only if its article needs it below.
+        wanted = [row for row, cue in enumerate(cues) if not cue.no_event]
+        if wanted:
+            vectors[wanted] = typer.embed([texts[row] for row in wanted])
+        guesses = typer.decide(cues, vectors)
+        read = self._facts.result()
         row = 0
-        for article, per_article in zip(articles, clauses, strict=True):
-            found = _read_article(article)
-            facts = []
-            for sentence, clause in per_article:
-                clause_facts = _clause_facts(article, clause, all_guesses[row], found, all_vectors[row])
-                clause_facts.sentence_places = _within(sentence, found.places)
-                facts.append(clause_facts)
+        untyped: list[tuple[_Facts, int]] = []
+        for facts in read:
+            first = row
+            for clause_facts in facts:
+                guess = guesses[row]
+                clause_facts.guess = None if guess is None or guess.score < MIN_TYPE_SCORE else guess
+                clause_facts.vector = vectors[row]
                 row += 1
             if facts and all(f.guess is None for f in facts):
-                # No sentence reads as an event: the article is still about something, and its lead
-                # says what. A weak mention keeps it among the events (and lets it be merged).
-                facts[0].guess = self.typer.nearest(facts[0].vector)
-            results.append(_build_mentions(article, facts))
-        return results
+                untyped.append((facts[0], first))
+        missing = [row for _, row in untyped if cues[row].no_event]
+        if missing:
+            vectors[missing] = typer.embed([texts[row] for row in missing])
+        for lead, row in untyped:
+            # No sentence reads as an event: the article is still about something, and its lead
+            # says what. A weak mention keeps it among the events (and lets it be merged).
+            lead.vector = vectors[row]
+            lead.guess = typer.nearest(lead.vector)
+        return [_build_mentions(article, facts) for article, facts in zip(self._articles, read, strict=True)]
+
+
+_Clauses = list[list[tuple[Sentence, Sentence]]]
+
+
+def _clauses_and_cues(typer: EventTyper, articles: Sequence[Article]) -> tuple[_Clauses, list[ClauseCues]]:
+    """Each article's (sentence, clause) pairs, and the rules' cues of every clause in that order."""
+    clauses = [[(s, c) for s in split_sentences(a.body) for c in split_clauses(s)] for a in articles]
+    return clauses, typer.cues([clause.text for per_article in clauses for _, clause in per_article])
+
+
+def _read_facts(
+    articles: Sequence[Article], clauses: Future[tuple[_Clauses, list[ClauseCues]]]
+) -> list[list[_Facts]]:
+    """What the stages find in each clause of each article; the type and vector are set later."""
+    read = []
+    for article, per_article in zip(articles, clauses.result()[0], strict=True):
+        found = _read_article(article)
+        facts = []
+        for sentence, clause in per_article:
+            clause_facts = _clause_facts(article, clause, found)
+            clause_facts.sentence_places = _within(sentence, found.places)
+            facts.append(clause_facts)
+        read.append(facts)
+    return read
 
 
 @dataclass
@@ -213,17 +283,13 @@ def _within(clause: Sentence, found: Sequence[_Spanned]) -> list[Any]:
     return [item for item in found if clause.start <= item.start < clause.end]
 
 
-def _clause_facts(
-    article: Article, clause: Sentence, guess: TypeGuess | None, found: _Found, vector: FloatArray
-) -> _Facts:
+def _clause_facts(article: Article, clause: Sentence, found: _Found) -> _Facts:
     from . import dates as date_stage
 
-    if guess is not None and guess.score < MIN_TYPE_SCORE:
-        guess = None
     return _Facts(
         clause=clause,
-        guess=guess,
-        vector=vector,
+        guess=None,
+        vector=_NOT_YET,
         places=_within(clause, found.places),
         actors=_within(clause, found.actors),
         date=date_stage.event_date(clause.text, article.published, base=clause.start),
