@@ -50,6 +50,12 @@ FloatArray = npt.NDArray[np.float32]
 log = logging.getLogger(__name__)
 
 
+def surely_fits(text: str, max_tokens: int) -> bool:
+    """Whether ``text`` fits a window of ``max_tokens`` without tokenizing it: every token covers at
+    least one UTF-8 byte (byte-level tokens too), so a text of no more bytes has no more tokens."""
+    return len(text) <= max_tokens and len(text.encode("utf-8", "surrogatepass")) <= max_tokens
+
+
 @runtime_checkable
 class Embedder(Protocol):
     """What newsindex needs from an embedding model.
@@ -266,7 +272,7 @@ class SentenceTransformerEmbedder:
         limit = self.max_tokens
         for position, text in enumerate(texts):
             # Checked here because the model itself would cut the text without a word.
-            if len(text) > limit and len(self.token_spans(text)) > limit:
+            if not surely_fits(text, limit) and len(self.token_spans(text)) > limit:
                 raise EmbeddingError(
                     f"text {position} has more than {limit} tokens, the model's window; "
                     "split it first (EmbeddingIndexer does)"

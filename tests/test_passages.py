@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import numpy as np
 import pytest
 from conftest import SEED_FILE, HashingEmbedder
 
 from newsindex import Article, Embedder, EmbeddingError, EmbeddingIndexer, load_articles
+from newsindex.embedding import surely_fits
 from newsindex.passages import Passage, split_passages
 
 _WORD = re.compile(r"\w+")
@@ -277,3 +279,34 @@ def test_indexer_vectors_one_per_passage() -> None:
     for item in out:
         assert item.vectors.shape == (len(item.passages), embedder.dim)
         assert item.vectors.dtype.name == "float32"
+
+
+class ByteTokens(HashingEmbedder):
+    """A byte-level tokenizer: one token per UTF-8 byte, so "€" is three tokens over one character."""
+
+    def __init__(self) -> None:
+        super().__init__(max_tokens=40)
+        self.longest = 0
+
+    def token_spans(self, text: str) -> Sequence[tuple[int, int]]:
+        return [(i, i + 1) for i, char in enumerate(text) for _ in char.encode("utf-8")]
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.longest = max([self.longest, *(len(self.token_spans(t)) for t in texts)])
+        return super().encode(texts)
+
+
+def test_surely_fits_counts_bytes_not_characters() -> None:
+    assert surely_fits("a" * 40, 40)
+    assert not surely_fits("a" * 41, 40)
+    assert not surely_fits("€" * 20, 40), "20 characters, but 60 bytes: a byte-level model's 60 tokens"
+    assert surely_fits("€" * 13, 40)
+
+
+def test_a_short_query_of_many_byte_level_tokens_is_split_not_cut() -> None:
+    embedder = ByteTokens()
+    query = "€ strike " * 4  # 36 characters, within the 40-token window; but 44 bytes, over it
+    assert len(query) <= embedder.max_tokens < len(embedder.token_spans(query))
+    vector = EmbeddingIndexer(embedder).embed_query(query)
+    assert vector.shape == (1, embedder.dim)
+    assert 0 < embedder.longest <= embedder.max_tokens

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from ..embedding import Embedder
+from ..embedding import Embedder, surely_fits
 from .screen import LiteralScreen
 from .taxonomy import Taxonomy, default_taxonomy
 
@@ -1408,7 +1408,7 @@ class EventTyper:
         """``text`` cut to what the model's window takes (for typing only; offsets are not affected)."""
         text = text[:MAX_CHARS]
         limit = self.embedder.max_tokens
-        if len(text) <= limit:
+        if surely_fits(text, limit):
             return text
         spans = self.embedder.token_spans(text)
         if len(spans) <= limit:
