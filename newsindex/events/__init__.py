@@ -7,7 +7,7 @@ by one. Gazetteer data and the embedding model load on first use, not on import.
 
 from __future__ import annotations
 
-from .pipeline import EventExtractor, extract_events
+from .pipeline import EventExtractor, PendingMentions, extract_events
 from .taxonomy import ACLED_TYPES, GENERAL_TYPES, EventType, Taxonomy, default_taxonomy
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "GENERAL_TYPES",
     "EventExtractor",
     "EventType",
+    "PendingMentions",
     "Taxonomy",
     "default_taxonomy",
     "extract_events",
