@@ -34,6 +34,13 @@ QUERIES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def read_postings_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests check the scores, so every query reads the postings it lacks; when they are read
+    is tested on its own below."""
+    monkeypatch.setattr("newsindex.bm25.LOAD_AT_SIGHTING", 1)
+
+
 def _encode_varint(value: int) -> bytes:
     groups = [value & 0x7F]
     value >>= 7
@@ -359,3 +366,27 @@ def test_an_index_emptied_by_deletions_answers_nothing(tmp_path: Path) -> None:
         ix.delete(["a0"])
         assert ix._store._bm25.top(["harbour"], 5) == []
         assert ix.search("harbour", k=3) == []
+
+
+def test_a_term_is_read_at_its_second_query_since_the_last_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("newsindex.bm25.LOAD_AT_SIGHTING", 2)
+    with NewsIndex.open(tmp_path / "ix", model=HashingEmbedder()) as ix:
+        ix.add(load_articles(SEEDS))
+        bm25 = ix._store._bm25
+        assert bm25.top(["harbour", "kharkiv"], 5) is None, "first sighting: FTS5 answers"
+        assert bm25.top(["harbour"], 5, cached_only=True) is None
+        answer = bm25.top(["harbour", "kharkiv"], 5)
+        assert answer, "second sighting: read and kept"
+        assert bm25.top(["harbour", "kharkiv"], 5, cached_only=True) == answer
+        # One term warm, one cold: the cold one is seen once more before it is read.
+        assert bm25.top(["harbour", "drones"], 5) is None
+        assert bm25.top(["harbour", "drones"], 5)
+        # A commit empties the cache and the count: the first query after it goes to FTS5 again.
+        ix.add(Article(id="later", title="Harbour news", body="The harbour of Odesa reopened on Monday."))
+        assert bm25.top(["harbour"], 5) is None
+        assert bm25.top(["harbour"], 5)
+        # Searches give FTS5's answers either way.
+        sql = ix._store.lexical(fts_query(["harbour"]), EVERYTHING, 5)
+        assert [r for r, _ in bm25.top(["harbour"], 5) or []] == [r for r, _ in sql]
