@@ -51,8 +51,11 @@ log = logging.getLogger(__name__)
 
 
 def surely_fits(text: str, max_tokens: int) -> bool:
-    """Whether ``text`` fits a window of ``max_tokens`` without tokenizing it: every token covers at
-    least one UTF-8 byte (byte-level tokens too), so a text of no more bytes has no more tokens."""
+    """Whether ``text`` fits a window of ``max_tokens`` without tokenizing it, for tokenizers whose
+    tokens each cover at least one UTF-8 byte of the text as given: WordPiece (the default model's;
+    every code point was checked) and byte-level BPE. A tokenizer that expands text as it normalises
+    it (NFKC turns one 3-byte character into four words) or adds a prefix token can exceed this
+    bound; such a model truncates what the check lets through, as it did before this shortcut."""
     return len(text) <= max_tokens and len(text.encode("utf-8", "surrogatepass")) <= max_tokens
 
 

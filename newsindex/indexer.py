@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .embedding import Embedder, FloatArray, SentenceTransformerEmbedder, surely_fits
+from .embedding import Embedder, FloatArray, SentenceTransformerEmbedder
 from .models import Article
 from .passages import Passage, embedding_text, split_passages
 
@@ -147,10 +147,9 @@ class EmbeddingIndexer:
         """One normalised vector for a query; a query longer than the window is split like an
         article and its passage vectors averaged, so no part of it is ignored."""
         limit = self.embedder.max_tokens
-        # Most queries fit the window for sure, and skip the splitting (0.1 ms).
-        passages = (
-            [] if surely_fits(query, limit) else split_passages(query, self.embedder.token_spans, limit)
-        )
+        # A query that fits the window (most do) is not split: counting its tokens costs less.
+        fits = len(self.embedder.token_spans(query)) <= limit
+        passages = [] if fits else split_passages(query, self.embedder.token_spans, limit)
         if len(passages) <= 1:
             vectors = self.embedder.encode([query.strip() or query])
         else:

@@ -3,6 +3,9 @@ encodes, and clauses the rules read as opinion or background are not encoded at 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import HashingEmbedder
+from helpers import cli_env
 
 from newsindex import Article, NewsIndex
 from newsindex.events import EventExtractor
@@ -129,3 +133,43 @@ def test_add_reads_the_rules_while_the_passages_are_encoded(
         assert ix.stats().events >= 2
     assert embedder.waited_in_vain == 0
     assert threads and threading.current_thread().name not in threads
+
+
+def test_without_a_thread_the_rules_run_in_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("can't start new thread")
+
+    extractor = EventExtractor(EventTyper(HashingEmbedder()))
+    expected = extractor.extract_many([REPORT, BACKGROUND])
+    monkeypatch.setattr(pipeline_module.ThreadPoolExecutor, "submit", refused)
+    assert extractor.extract_many([REPORT, BACKGROUND]) == expected
+    assert extractor.extract_many([]) == []
+
+
+def test_an_index_can_be_filled_from_an_atexit_handler(tmp_path: Path) -> None:
+    """A crawler that stores what it still holds when the program ends: by then Python refuses to
+    start threads for new work."""
+    script = tmp_path / "at_exit.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import atexit, sys
+            sys.path.insert(0, {str(Path(__file__).parent)!r})
+            from conftest import HashingEmbedder
+            from newsindex import NewsIndex
+
+            def store_the_rest():
+                with NewsIndex.open({str(tmp_path / "ix")!r}, model=HashingEmbedder()) as ix:
+                    body = "Police fired tear gas at protesters in Lagos on Monday."
+                    report = ix.add({{"id": "a", "body": body}})
+                    print("added", report.added, "events", ix.stats().events)
+
+            atexit.register(store_the_rest)
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=cli_env()
+    )
+    assert done.returncode == 0, done.stderr
+    assert "added 1 events 1" in done.stdout, done.stderr

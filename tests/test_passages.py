@@ -310,3 +310,26 @@ def test_a_short_query_of_many_byte_level_tokens_is_split_not_cut() -> None:
     vector = EmbeddingIndexer(embedder).embed_query(query)
     assert vector.shape == (1, embedder.dim)
     assert 0 < embedder.longest <= embedder.max_tokens
+
+
+class ExpandingTokens(HashingEmbedder):
+    """A tokenizer that normalises as NFKC does: "ﷺ" (one character, three bytes) is four words."""
+
+    def __init__(self) -> None:
+        super().__init__(max_tokens=18)
+        self.longest = 0
+
+    def token_spans(self, text: str) -> Sequence[tuple[int, int]]:
+        return [(i, i + 1) for i, char in enumerate(text) for _ in range(4 if char == "ﷺ" else 1)]
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.longest = max([self.longest, *(len(self.token_spans(t)) for t in texts)])
+        return super().encode(texts)
+
+
+def test_a_query_whose_tokenizer_expands_it_is_split_not_cut() -> None:
+    embedder = ExpandingTokens()
+    query = "ﷺ ﷺ ﷺ ﷺ"  # 15 bytes, within the window of 18; but 19 tokens
+    assert len(query.encode()) <= embedder.max_tokens < len(embedder.token_spans(query))
+    EmbeddingIndexer(embedder).embed_query(query)
+    assert 0 < embedder.longest <= embedder.max_tokens

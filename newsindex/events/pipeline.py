@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -182,13 +182,22 @@ class PendingMentions:
     def __init__(self, typer: EventTyper, articles: Sequence[Article]) -> None:
         self._typer = typer
         self._articles = list(articles)
-        # One worker, so the facts are read after the clauses (which the model's part waits for).
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsindex-rules")
-        try:
-            self._clauses = pool.submit(_clauses_and_cues, typer, self._articles)
-            self._facts = pool.submit(_read_facts, self._articles, self._clauses)
-        finally:
-            pool.shutdown(wait=False)  # the worker ends once both are done
+        if self._articles:
+            try:
+                # One worker, so the facts are read after the clauses (which the model's part waits for).
+                pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsindex-rules")
+                try:
+                    self._clauses = pool.submit(_clauses_and_cues, typer, self._articles)
+                    self._facts = pool.submit(_read_facts, self._articles, self._clauses)
+                finally:
+                    pool.shutdown(wait=False)  # the worker ends once both are done
+                return
+            except RuntimeError:
+                # No thread to be had: the interpreter is shutting down (an atexit handler storing
+                # what a crawler still holds) or a thread limit is reached. The rules run here.
+                pass
+        self._clauses = _run_here(_clauses_and_cues, typer, self._articles)
+        self._facts = _run_here(_read_facts, self._articles, self._clauses)
 
     def result(self) -> list[list[tuple[EventMention, FloatArray]]]:
         """The mentions of each article, as :meth:`EventExtractor.extract_with_vectors` returns them;
@@ -227,6 +236,18 @@ class PendingMentions:
 
 
 _Clauses = list[list[tuple[Sentence, Sentence]]]
+_T = TypeVar("_T")
+
+
+def _run_here(function: Callable[..., _T], *args: Any) -> Future[_T]:
+    """``function(*args)`` run now, as a finished future: an error is raised by ``result()``, as the
+    worker thread's would be."""
+    future: Future[_T] = Future()
+    try:
+        future.set_result(function(*args))
+    except Exception as exc:
+        future.set_exception(exc)
+    return future
 
 
 def _clauses_and_cues(typer: EventTyper, articles: Sequence[Article]) -> tuple[_Clauses, list[ClauseCues]]:
