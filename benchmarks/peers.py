@@ -21,7 +21,9 @@ warmed up before any timing. Machine drift cancels because the systems take turn
 into ``--chunks`` slices, and each system ingests slice 1, then slice 2, ... with the order of the
 systems rotated every slice; a system's ingest time is the sum of its own active spells (a streaming
 ``index``/``add`` call simply waits between spells). Queries (titles of sampled articles, k=10, the query
-embedding included, warm: one untimed pass first) run in ``--rounds`` rounds, the systems again in
+embedding included, warm: one untimed pass first, through every mode with and without the filter;
+newsindex keeps a term's BM25 postings from its second query, so that pass leaves every query's terms
+in memory) run in ``--rounds`` rounds, the systems again in
 rotated order, each without and with a date filter keeping about 1% of the articles (newsindex
 ``since``/``until``; txtai's SQL ``where``; Chroma's ``where`` on a numeric metadata field). BBC articles
 carry no date: article i is given the date 2005-01-01 + (i mod 100) days, the same for every system.

@@ -185,7 +185,7 @@ class MemoryBm25:
                 if len(tokenized) != 1:
                     return None  # a phrase of several tokens, or none: FTS5 knows what it means
                 tokens.append(tokenized[0])
-            if not self._worth_reading(tokens):
+            if not self._worth_reading(tokens) or any(self._too_common(reader, t) for t in tokens):
                 return None
             found = []
             for token in tokens:
@@ -199,7 +199,7 @@ class MemoryBm25:
         """Whether the postings not in memory yet may be read now: each cold token counts a sighting,
         and all of them must have reached :data:`LOAD_AT_SIGHTING` (else FTS5 answers this once)."""
         ready = True
-        for token in tokens:
+        for token in dict.fromkeys(tokens):  # a token twice in one query is one sighting
             if token in self._postings:
                 continue
             seen = self._sighted.get(token, 0) + 1
@@ -276,17 +276,25 @@ class MemoryBm25:
             self._tokens[term] = known
         return known
 
+    def _too_common(self, reader: Store, token: str) -> bool:
+        """Whether ``token`` is in too many articles to keep; asked of every cold token of a query
+        before any is read, so a query FTS5 must answer anyway reads nothing."""
+        if token in self._refused:
+            return True
+        if token in self._postings:
+            return False
+        articles_with = reader.execute("SELECT doc FROM temp.bm25_terms WHERE term = ?", (token,)).fetchone()
+        if articles_with is not None and int(articles_with[0]) > self._max_term_articles:
+            self._refused.add(token)
+            return True
+        return False
+
     def _load(self, reader: Store, token: str) -> _Postings | None:
+        """``token``'s postings, kept or read now (:meth:`_too_common` has been asked first)."""
         kept = self._postings.get(token)
         if kept is not None:
             self._postings.move_to_end(token)
             return kept
-        if token in self._refused:
-            return None
-        articles_with = reader.execute("SELECT doc FROM temp.bm25_terms WHERE term = ?", (token,)).fetchone()
-        if articles_with is not None and int(articles_with[0]) > self._max_term_articles:
-            self._refused.add(token)
-            return None
         width = len(self._columns)
         # Each of a row's occurrences counts its column's weight; FTS5 gives unweighted columns 1.
         weights = [*self._weights[:width], *[1.0] * (width - len(self._weights))]

@@ -148,8 +148,8 @@ class EmbeddingIndexer:
         article and its passage vectors averaged, so no part of it is ignored."""
         limit = self.embedder.max_tokens
         # A query that fits the window (most do) is not split: counting its tokens costs less.
-        fits = len(self.embedder.token_spans(query)) <= limit
-        passages = [] if fits else split_passages(query, self.embedder.token_spans, limit)
+        spans = self.embedder.token_spans(query)
+        passages = [] if len(spans) <= limit else split_passages(query, lambda _: spans, limit)
         if len(passages) <= 1:
             vectors = self.embedder.encode([query.strip() or query])
         else:

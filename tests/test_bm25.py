@@ -390,3 +390,30 @@ def test_a_term_is_read_at_its_second_query_since_the_last_change(
         # Searches give FTS5's answers either way.
         sql = ix._store.lexical(fts_query(["harbour"]), EVERYTHING, 5)
         assert [r for r, _ in bm25.top(["harbour"], 5) or []] == [r for r, _ in sql]
+
+
+def test_nothing_is_read_for_a_query_fts5_must_answer_anyway(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("newsindex.bm25.LOAD_AT_SIGHTING", 2)
+    with NewsIndex.open(tmp_path / "ix", model=HashingEmbedder()) as ix:
+        ix.add(_corpus())
+        bm25 = MemoryBm25(lambda: Store(ix._store.path, read_only=True), max_term_articles=3)
+        try:
+            for _ in range(3):
+                assert bm25.top(["kharkiv", "harbour"], 5) is None  # harbour: in six articles
+            assert "kharkiv" not in bm25._postings, "read although FTS5 had to answer"
+            assert bm25.top(["kharkiv"], 5), "on its own it is read (its second sighting was counted)"
+        finally:
+            bm25.close()
+
+
+def test_a_token_twice_in_one_query_is_one_sighting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("newsindex.bm25.LOAD_AT_SIGHTING", 3)
+    with NewsIndex.open(tmp_path / "ix", model=HashingEmbedder()) as ix:
+        ix.add(load_articles(SEEDS))
+        bm25 = ix._store._bm25
+        terms = ["strike", "strikes"]  # one stem: one token
+        assert bm25.top(terms, 5) is None
+        assert bm25.top(terms, 5) is None
+        assert bm25.top(terms, 5)

@@ -173,3 +173,25 @@ def test_an_index_can_be_filled_from_an_atexit_handler(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "added 1 events 1" in done.stdout, done.stderr
+
+
+def test_a_worker_that_took_part_of_the_work_keeps_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    original_submit = pipeline_module.ThreadPoolExecutor.submit
+    original_cues = pipeline_module._clauses_and_cues
+
+    def counting(*args: object) -> object:
+        calls.append(threading.current_thread().name)
+        return original_cues(*args)  # type: ignore[arg-type]
+
+    def second_refused(pool: object, fn: object, *args: object) -> object:
+        if fn is pipeline_module._read_facts:
+            raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+        return original_submit(pool, fn, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline_module, "_clauses_and_cues", counting)
+    monkeypatch.setattr(pipeline_module.ThreadPoolExecutor, "submit", second_refused)
+    extractor = EventExtractor(EventTyper(HashingEmbedder()))
+    found = extractor.extract_many([REPORT])
+    assert found[0], "the strike is still found"
+    assert len(calls) == 1, f"the clauses were read {len(calls)} times"

@@ -182,22 +182,24 @@ class PendingMentions:
     def __init__(self, typer: EventTyper, articles: Sequence[Article]) -> None:
         self._typer = typer
         self._articles = list(articles)
+        clauses: Future[tuple[_Clauses, list[ClauseCues]]] | None = None
+        facts: Future[list[list[_Facts]]] | None = None
         if self._articles:
             try:
                 # One worker, so the facts are read after the clauses (which the model's part waits for).
                 pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsindex-rules")
                 try:
-                    self._clauses = pool.submit(_clauses_and_cues, typer, self._articles)
-                    self._facts = pool.submit(_read_facts, self._articles, self._clauses)
+                    clauses = pool.submit(_clauses_and_cues, typer, self._articles)
+                    facts = pool.submit(_read_facts, self._articles, clauses)
                 finally:
-                    pool.shutdown(wait=False)  # the worker ends once both are done
-                return
+                    pool.shutdown(wait=False)  # the worker ends once what it took is done
             except RuntimeError:
                 # No thread to be had: the interpreter is shutting down (an atexit handler storing
-                # what a crawler still holds) or a thread limit is reached. The rules run here.
+                # what a crawler still holds) or a thread limit is reached. What the worker did not
+                # take runs here.
                 pass
-        self._clauses = _run_here(_clauses_and_cues, typer, self._articles)
-        self._facts = _run_here(_read_facts, self._articles, self._clauses)
+        self._clauses = clauses or _run_here(_clauses_and_cues, typer, self._articles)
+        self._facts = facts or _run_here(_read_facts, self._articles, self._clauses)
 
     def result(self) -> list[list[tuple[EventMention, FloatArray]]]:
         """The mentions of each article, as :meth:`EventExtractor.extract_with_vectors` returns them;
