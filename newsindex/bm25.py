@@ -104,10 +104,9 @@ class MemoryBm25:
         *,
         max_postings: int = MAX_POSTINGS,
         max_term_articles: int = MAX_TERM_ARTICLES,
-        load_at_sighting: int | None = None,
     ) -> None:
         self._open_reader = open_reader
-        self._load_at = LOAD_AT_SIGHTING if load_at_sighting is None else max(1, load_at_sighting)
+        self._load_at = LOAD_AT_SIGHTING  # read at construction, so tests and benchmarks may set it
         self._weights = tuple(float(w) for w in weights)
         self._max_postings = max_postings
         self._max_term_articles = max_term_articles
