@@ -120,8 +120,11 @@ def test_readers_search_while_one_writer_writes(tmp_path: Path) -> None:
                 code = f"zz{batch:02d}x{PER_BATCH - 1:02d}q"
                 hits = reader.search(code, k=1, mode="lexical")
                 assert [h.article.id for h in hits] == [f"b{batch:02d}-{PER_BATCH - 1:02d}"], batch
-                dense = reader.search(f"Batch {batch} item {PER_BATCH - 1}: code {code}", k=1, mode="dense")
-                assert dense[0].article.id == f"b{batch:02d}-{PER_BATCH - 1:02d}"
+                dense = reader.search(f"Batch {batch} item {PER_BATCH - 1}: code {code}", k=5, mode="dense")
+                # The test embedder hashes words into 64 buckets: "zz15x19q" and "zz19x15q" share one,
+                # so b15-19 and b19-15 tie exactly once batch 19 is in. Found means among the best.
+                best = [h.article.id for h in dense if h.score == dense[0].score]
+                assert f"b{batch:02d}-{PER_BATCH - 1:02d}" in best, (batch, best)
             elif line.strip() == "done":
                 break
         assert writer.wait(timeout=120) == 0, writer.stderr.read() if writer.stderr else ""
