@@ -104,45 +104,56 @@ def test_readers_search_while_one_writer_writes(tmp_path: Path) -> None:
         ix.add(Article(id="first", body="The first article about harbour works."))
     readers = [_spawn(READER, path, done_flag) for _ in range(3)]
     writer = _spawn(WRITER, path, BATCHES, PER_BATCH)
-    assert writer.stdout is not None
-    assert writer.stdout.readline().strip() == "open"
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "open"
 
-    # A second writer: refused at once, naming the holder; or waiting for it when told to.
-    with pytest.raises(IndexLockedError) as info:
-        NewsIndex.open(path, model=HashingEmbedder())  # type: ignore[arg-type]
-    assert f"pid {writer.pid}" in str(info.value)
+        # A second writer: refused at once, naming the holder; or waiting for it when told to.
+        with pytest.raises(IndexLockedError) as info:
+            NewsIndex.open(path, model=HashingEmbedder())  # type: ignore[arg-type]
+        assert f"pid {writer.pid}" in str(info.value)
 
-    # Visibility: each batch the writer reports committed is found by a reader on its next call.
-    with NewsIndex.open(path, model=HashingEmbedder(), read_only=True) as reader:  # type: ignore[arg-type]
-        for line in writer.stdout:
-            if line.startswith("committed"):
-                batch = int(line.split()[1])
-                code = f"zz{batch:02d}x{PER_BATCH - 1:02d}q"
-                hits = reader.search(code, k=1, mode="lexical")
-                assert [h.article.id for h in hits] == [f"b{batch:02d}-{PER_BATCH - 1:02d}"], batch
-                dense = reader.search(f"Batch {batch} item {PER_BATCH - 1}: code {code}", k=5, mode="dense")
-                # The test embedder hashes words into 64 buckets: "zz15x19q" and "zz19x15q" share one,
-                # so b15-19 and b19-15 tie exactly once batch 19 is in. Found means among the best.
-                best = [h.article.id for h in dense if h.score == dense[0].score]
-                assert f"b{batch:02d}-{PER_BATCH - 1:02d}" in best, (batch, best)
-            elif line.strip() == "done":
-                break
-        assert writer.wait(timeout=120) == 0, writer.stderr.read() if writer.stderr else ""
-        expected = 1 + BATCHES * PER_BATCH - BATCHES // 5
-        assert len(reader) == expected
+        # Visibility: each batch the writer reports committed is found by a reader on its next call.
+        with NewsIndex.open(path, model=HashingEmbedder(), read_only=True) as reader:  # type: ignore[arg-type]
+            for line in writer.stdout:
+                if line.startswith("committed"):
+                    batch = int(line.split()[1])
+                    code = f"zz{batch:02d}x{PER_BATCH - 1:02d}q"
+                    hits = reader.search(code, k=1, mode="lexical")
+                    assert [h.article.id for h in hits] == [f"b{batch:02d}-{PER_BATCH - 1:02d}"], batch
+                    query = f"Batch {batch} item {PER_BATCH - 1}: code {code}"
+                    dense = reader.search(query, k=5, mode="dense")
+                    # The test embedder hashes words into 64 buckets: "zz15x19q" and "zz19x15q" share
+                    # one, so b15-19 and b19-15 tie exactly once batch 19 is in. Found: among the best.
+                    best = [h.article.id for h in dense if h.score == dense[0].score]
+                    assert f"b{batch:02d}-{PER_BATCH - 1:02d}" in best, (batch, best)
+                elif line.strip() == "done":
+                    break
+            assert writer.wait(timeout=120) == 0, writer.stderr.read() if writer.stderr else ""
+            expected = 1 + BATCHES * PER_BATCH - BATCHES // 5
+            assert len(reader) == expected
 
-    done_flag.touch()
-    reports = []
-    for proc in readers:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
-        reports.append(json.loads(out))
-    for report in reports:
-        assert report["n_errors"] == 0, report["errors"]
-        assert report["final"] == expected
-        assert report["loops"] >= 5
-    # The readers read while the writer wrote: they saw the index at several sizes.
-    assert max(r["distinct_counts"] for r in reports) >= 3, reports
+        done_flag.touch()
+        reports = []
+        for proc in readers:
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+            reports.append(json.loads(out))
+        for report in reports:
+            assert report["n_errors"] == 0, report["errors"]
+            assert report["final"] == expected
+            assert report["loops"] >= 5
+        # The readers read while the writer wrote: they saw the index at several sizes.
+        assert max(r["distinct_counts"] for r in reports) >= 3, reports
+    finally:
+        # Whatever failed above, no process is left running: the readers loop until the flag exists.
+        done_flag.touch()
+        for proc in [writer, *readers]:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def test_a_second_writer_waits_when_told_to(tmp_path: Path) -> None:
