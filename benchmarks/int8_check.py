@@ -1,15 +1,15 @@
-"""Static int8 quantisation of the OpenVINO model: how much faster, how far from the vectors in use?
-(issue 5, item 2; not used by newsindex yet.)
+"""Static int8 of the OpenVINO model: how much faster, how far from the vectors in use? (issue 5, item 2)
 
-The model newsindex runs with ``newsindex[fast]`` (OpenVINO, bfloat16) is quantised by NNCF's
-post-training quantisation (8-bit weights and activations), calibrated on Reuters passages; it is
-then compared with the bfloat16 model on BBC passages, interleaved: passages per second in batches
-(as ingest encodes), single-query latency with the 16-token shape queries use (the CPU caches
-flushed between queries, as a search does), the cosine of each vector to float32's, and, with
-``--map``, same-event MAP of ``related()`` on the two gold event sets with int8, bfloat16 and
-PyTorch. Needs ``pip install nncf``.
+The int8 model is newsindex's own (``backend="openvino-int8"``, :mod:`newsindex.int8`: calibrated on
+the invented passages shipped with the package). It is compared with the bfloat16 model newsindex runs
+by default with ``newsindex[fast]``, on BBC passages, interleaved: passages per second in batches (as
+ingest encodes), single-query latency with the 16-token shape queries use (the CPU caches flushed
+between queries, as a search does), the cosine of each vector to float32's, and, with ``--map``,
+same-event MAP of ``related()`` on the two gold event sets with int8, bfloat16 and PyTorch. With
+``--nncf`` (``pip install nncf``), NNCF's post-training quantisation of the same model, calibrated on
+Reuters passages, is measured beside them.
 
-    .venv/bin/python benchmarks/int8_check.py [--passages 600] [--map]
+    .venv/bin/python benchmarks/int8_check.py [--passages 600] [--map] [--nncf]
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ def calibration_texts(count: int) -> list[str]:
     return texts[:count]
 
 
-def quantised_copy(fast: OpenVinoEncoder, calibration: list[str], folder: Path) -> OpenVinoEncoder:
-    """The encoder's model quantised to int8, saved with its tokenizer and metadata in ``folder``."""
+def nncf_copy(fast: OpenVinoEncoder, calibration: list[str], folder: Path) -> OpenVinoEncoder:
+    """The encoder's model quantised to int8 by NNCF, saved with its tokenizer and metadata in ``folder``."""
     import nncf
     import openvino as ov
 
@@ -95,6 +95,7 @@ def main() -> None:
     parser.add_argument("--calibration", type=int, default=300, help="Reuters passages to calibrate on")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--map", action="store_true", help="also same-event MAP on the gold event sets")
+    parser.add_argument("--nncf", action="store_true", help="also NNCF's int8 model (needs nncf)")
     args = parser.parse_args()
     texts, titles = passages_and_titles(args.passages, seed=0)
     bf16 = SentenceTransformerEmbedder(backend="openvino")
@@ -107,9 +108,13 @@ def main() -> None:
         json.loads((fast._model_file.parent / "meta.json").read_text()),
         precision="f32",
     )
+    quantised = SentenceTransformerEmbedder(backend="openvino-int8")
+    quantised.encode(["warm up"])
+    int8: Any = quantised._fast
     with tempfile.TemporaryDirectory() as tmp:
-        int8 = quantised_copy(fast, calibration_texts(args.calibration), Path(tmp))
         encoders = {"bfloat16": fast, "int8": int8}
+        if args.nncf:
+            encoders["nncf int8"] = nncf_copy(fast, calibration_texts(args.calibration), Path(tmp))
         seconds: dict[str, list[float]] = {name: [] for name in encoders}
         vectors: dict[str, np.ndarray] = {}
         for turn in range(args.rounds):
@@ -131,9 +136,6 @@ def main() -> None:
             )
         if args.map:
             torch = SentenceTransformerEmbedder(backend="torch")
-            quantised = SentenceTransformerEmbedder(backend="openvino")
-            quantised.encode(["warm up"])
-            quantised._fast = int8
             print(f"\n{'set':<14} {'int8 MAP':>8} {'bf16':>8} {'torch':>8} {'int8 s':>7} {'bf16 s':>7}")
             for name in MAP_SETS:
                 q_map, q_s = same_event_map(name, quantised)

@@ -8,6 +8,8 @@ loaded from its local path by every system):
   backend newsindex picks by default;
 * **newsindex-torch**: the same with ``NEWSINDEX_BACKEND=torch``, the peers' inference engine, so the
   gain of the pipeline and that of the engine can be told apart;
+* **newsindex-int8**: the same with ``NEWSINDEX_BACKEND=openvino-int8`` (the model's linear layers in
+  8-bit integers; opt-in), searched in hybrid mode only;
 * **txtai**: ``Embeddings({"path": <model>, "content": True}).index(...)`` of the passages, then ``save``;
 * **Chroma**: ``PersistentClient`` with a ``SentenceTransformerEmbeddingFunction`` on the model,
   ``collection.add`` of the passages in batches of at most the client's maximum.
@@ -59,8 +61,8 @@ from typing import Any, TextIO
 
 from _common import ROOT, data_file
 
-SYSTEMS = ("newsindex", "newsindex-torch", "txtai", "chroma")
-OURS = ("newsindex", "newsindex-torch")
+SYSTEMS = ("newsindex", "newsindex-torch", "newsindex-int8", "txtai", "chroma")
+OURS = ("newsindex", "newsindex-torch", "newsindex-int8")
 PEER_PACKAGES = {"txtai": "txtai", "chroma": "chromadb"}
 DATASET_FILES = {"bbc": "topics-bbc.jsonl", "reuters": "corpus-reuters.jsonl"}
 K = 10
@@ -210,6 +212,17 @@ class NewsIndexTorchSystem(NewsIndexSystem):
         super().__init__(workdir, model)
 
 
+class NewsIndexInt8System(NewsIndexSystem):
+    """newsindex on the int8 model (``openvino-int8``, opt-in): the engine's further gain."""
+
+    modes = ("hybrid",)
+    folder = "newsindex-int8"
+
+    def __init__(self, workdir: Path, model: str) -> None:
+        os.environ["NEWSINDEX_BACKEND"] = "openvino-int8"  # read when the embedder is made
+        super().__init__(workdir, model)
+
+
 class TxtaiSystem:
     """txtai ``Embeddings`` with content storage; the date filter is a SQL ``where`` clause."""
 
@@ -313,6 +326,7 @@ class ChromaSystem:
 SYSTEM_CLASSES: dict[str, Any] = {
     "newsindex": NewsIndexSystem,
     "newsindex-torch": NewsIndexTorchSystem,
+    "newsindex-int8": NewsIndexInt8System,
     "txtai": TxtaiSystem,
     "chroma": ChromaSystem,
 }

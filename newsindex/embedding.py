@@ -8,9 +8,17 @@ an index to read its statistics stays fast.
 
 Backends: on the CPU, vectors are computed by OpenVINO where it is installed (``newsindex[fast]``),
 from an export of the local model kept in the user cache directory (:mod:`newsindex.fast_inference`),
-else by PyTorch. ``backend=`` or ``NEWSINDEX_BACKEND`` chooses: ``auto`` (the default: OpenVINO where it
-loads, else PyTorch, with the reason logged), ``torch``, or ``openvino`` (an error where it cannot load).
-The two give vectors close enough to share one index, so the model name recorded is the same.
+else by PyTorch. ``backend=`` or ``NEWSINDEX_BACKEND`` chooses:
+
+* ``auto`` (the default): OpenVINO in float (bfloat16 where the CPU computes it, else float32) where it
+  loads, else PyTorch, with the reason logged. An index whose vectors were made in int8 asks for int8
+  (:meth:`SentenceTransformerEmbedder.prefer_int8`), so that its queries are encoded alike;
+* ``openvino-int8``: OpenVINO with the linear layers in 8-bit integers (:mod:`newsindex.int8`; opt-in,
+  a little faster, vectors a little further from PyTorch's);
+* ``openvino`` or ``torch``: that one only, an error where it cannot load.
+
+All give vectors close enough to share one index, so the model name recorded is the same; the index
+records which engines made its vectors (:attr:`SentenceTransformerEmbedder.engine`).
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ __all__ = [
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 #: The values of ``backend=`` and of the ``NEWSINDEX_BACKEND`` environment variable.
-BACKENDS = ("auto", "torch", "openvino")
+BACKENDS = ("auto", "torch", "openvino", "openvino-int8")
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -122,9 +130,10 @@ def _backend_choice(backend: str | None) -> str:
 class SentenceTransformerEmbedder:
     """An :class:`Embedder` over a sentence-transformers model, loaded on first use.
 
-    ``backend`` is ``"auto"``, ``"torch"`` or ``"openvino"`` (default: ``NEWSINDEX_BACKEND``, else
-    ``"auto"``); see the module's description. Inputs longer than the window are never cut silently:
-    :meth:`encode` raises instead, and callers split texts first (see :mod:`newsindex.passages`).
+    ``backend`` is ``"auto"``, ``"torch"``, ``"openvino"`` or ``"openvino-int8"`` (default:
+    ``NEWSINDEX_BACKEND``, else ``"auto"``); see the module's description. Inputs longer than the window are
+    never cut silently: :meth:`encode` raises instead, and callers split texts first (see
+    :mod:`newsindex.passages`).
     """
 
     def __init__(
@@ -145,6 +154,8 @@ class SentenceTransformerEmbedder:
         self._fast: OpenVinoEncoder | None = None
         self._fast_decided = False
         self._fast_lock = threading.Lock()
+        # Under "auto": True when an index made in int8 asks for int8 (see prefer_int8).
+        self._int8_preferred: bool | None = None
 
     def __repr__(self) -> str:
         return f"SentenceTransformerEmbedder({self._name!r})"
@@ -155,8 +166,27 @@ class SentenceTransformerEmbedder:
 
     @property
     def backend(self) -> str:
-        """What computes the vectors: ``"openvino"`` or ``"torch"`` (decided, and loaded, on first use)."""
-        return "openvino" if self._fast_encoder() is not None else "torch"
+        """What computes the vectors: ``"openvino"``, ``"openvino-int8"`` or ``"torch"`` (decided, and
+        loaded, on first use)."""
+        fast = self._fast_encoder()
+        if fast is None:
+            return "torch"
+        return "openvino-int8" if fast.int8 else "openvino"
+
+    @property
+    def engine(self) -> str:
+        """The backend and the precision its vectors are computed in, as an index records it:
+        ``"openvino-int8"``, ``"openvino-bf16"``, ``"openvino-f32"`` or ``"torch-float32"``."""
+        fast = self._fast_encoder()
+        if fast is not None:
+            return "openvino-int8" if fast.int8 else f"openvino-{fast.precision}"
+        return f"torch-{str(self.model.dtype).removeprefix('torch.')}"
+
+    def prefer_int8(self, wanted: bool = True) -> None:
+        """Under ``backend="auto"``, whether to try the int8 model first (by default it is not).
+        Called before the first encoding by an index, so that its queries are encoded as its vectors
+        were: int8 for an index made in int8, float for one made otherwise."""
+        self._int8_preferred = wanted
 
     def _fast_encoder(self) -> OpenVinoEncoder | None:
         """The OpenVINO encoder, or None where PyTorch computes the vectors."""
@@ -171,17 +201,25 @@ class SentenceTransformerEmbedder:
         if self._backend_choice == "torch":
             return None
         if self._device != "cpu":
-            if self._backend_choice == "openvino":
+            if self._backend_choice.startswith("openvino"):
                 raise ConfigurationError(
-                    f"backend 'openvino' runs on the CPU, not on device {self._device!r}"
+                    f"backend {self._backend_choice!r} runs on the CPU, not on device {self._device!r}"
                 )
             return None  # on an accelerator, PyTorch itself is the fast path
-        from .fast_inference import FastPathError, FastPathNotInstalledError, load_openvino
+        from .fast_inference import FastPathError, FastPathNotInstalledError, Int8Error, load_openvino
 
+        choice = self._backend_choice
         try:
+            if choice == "openvino-int8" or (choice == "auto" and self._int8_preferred):
+                try:
+                    return load_openvino(self._location, self._torch_model_for_export, int8=True)
+                except Int8Error as exc:  # the float model was made; only its int8 copy failed
+                    if choice != "auto":
+                        raise
+                    log.warning("embedding with OpenVINO in float, not int8: %s", exc)
             return load_openvino(self._location, self._torch_model_for_export)
         except FastPathError as exc:
-            if self._backend_choice == "openvino":
+            if choice != "auto":
                 raise
             # A missing optional package is an ordinary set-up; anything else deserves attention.
             level = logging.INFO if isinstance(exc, FastPathNotInstalledError) else logging.WARNING

@@ -10,6 +10,7 @@ that reopens consistent.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import sqlite3
@@ -63,6 +64,7 @@ from .models import (
     SearchHit,
     body_limit,
 )
+from .rwlock import ReadWriteLock
 from .search import RRF_K, Searcher, fts_query, query_terms
 from .store import ArticleFilter, PlaceQuery, Store, storage_error
 from .vectorfile import VectorFileState, read_vector_file, write_vector_file
@@ -110,6 +112,19 @@ def _mapped_sqlite_errors(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _reading(method: Callable[P, R]) -> Callable[P, R]:
+    """Run a reading method under the handle's read lock (see ``NewsIndex._rw``)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        index = args[0]
+        assert isinstance(index, NewsIndex)
+        with index._rw.reading():
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
 def _recorded_recall(manifest: Path) -> float | None:
     """The recall@10 measured when the approximate index was built, as the manifest records it."""
     try:
@@ -153,6 +168,19 @@ def _merge_vectors(
         (mention.id, article_vector if seq == 0 and article_vector is not None else clause_vector)
         for seq, (mention, clause_vector) in enumerate(mentions)
     ]
+
+
+#: The store's ``meta`` key that lists the engines (a JSON list).
+ENGINES_KEY = "engines"
+
+
+def _engines(value: str | None) -> list[str]:
+    """The recorded engines: a JSON list of strings (anything else reads as none recorded)."""
+    try:
+        engines = json.loads(value) if value else []
+    except ValueError:
+        return []
+    return [e for e in engines if isinstance(e, str)] if isinstance(engines, list) else []
 
 
 def _report_order(article: Article) -> tuple[bool, float, str]:
@@ -246,6 +274,9 @@ class NewsIndex:
         self.max_body_chars = max_body_chars
         self._closed = True
         self._lock: WriterLock | None = None
+        # Threads sharing this handle share one SQLite connection, so a search would see an add's
+        # transaction half done: reads take this lock shared, an add's commit takes it alone.
+        self._rw = ReadWriteLock()
         store_path = path / STORE_FILE
         if read_only:
             if not store_path.is_file():
@@ -315,6 +346,11 @@ class NewsIndex:
                     f"{resolve_model(wanted)[0]!r}; open it without model= or rebuild it"
                 )
             embedder = SentenceTransformerEmbedder(self.model_name, batch_size=batch_size)
+            # Queries encoded as the index's vectors were: an index with vectors and no engine
+            # recorded was written before int8 existed.
+            engines = self.engines
+            if engines or store.count("passages"):
+                embedder.prefer_int8(engines[:1] == ["openvino-int8"])
         elif embedder.name != self.model_name:
             raise ModelMismatchError(
                 f"{self.path} was built with the model {self.model_name!r}, not {embedder.name!r}"
@@ -533,8 +569,23 @@ class NewsIndex:
                 },
                 vector_states=states,
                 vector_search=self._vector_search(),
+                engines=self.engines,
             ),
         )
+
+    @property
+    def engines(self) -> list[str]:
+        """The engines that computed this index's vectors, in order of first use (see
+        ``SentenceTransformerEmbedder.engine``); empty before the first add, for an index written
+        before they were recorded, and for embedders that do not say."""
+        return _engines(self._store.meta().get(ENGINES_KEY))
+
+    def _record_engine(self) -> None:
+        """Add the embedder's engine to the store's list (inside the add's transaction)."""
+        engine = getattr(self.indexer.embedder, "engine", None)
+        engines = self.engines
+        if isinstance(engine, str) and engine not in engines:
+            self._store.set_meta(ENGINES_KEY, json.dumps([*engines, engine]))
 
     def _vector_search(self) -> dict[str, Any]:
         """How the vector index searches, for the manifest (and ``stats``)."""
@@ -735,52 +786,57 @@ class NewsIndex:
         added_ids: list[int] = []
         added_vectors = []
         rids: dict[str, int] = {}
-        try:
-            with store.transaction():
-                touched: list[str] = []
-                for rid, article, record_hash in fields_only:
-                    store.update_article(rid, article, record_hash)
-                    if article.id in found:
-                        touched.extend(store.delete_mentions(rid, self.dim, keep_terms=keep_terms))
-                    rids[article.id] = rid
-                    committed.append((article.id, "updated"))
-                for item in embedded:
-                    article = item.article
-                    known = existing.get(article.id)
-                    if known is not None:
-                        removed.extend(store.delete_passages(known.rid))
-                        touched.extend(store.delete_mentions(known.rid, self.dim, keep_terms=keep_terms))
-                        store.update_article(known.rid, article, hashes[article.id])
-                        rid = known.rid
+        # Searches in other threads read through the same connection: they wait, so that they
+        # see neither the transaction half done nor the store ahead of the vectors in memory.
+        with self._rw.writing():
+            try:
+                with store.transaction():
+                    if embedded:
+                        self._record_engine()
+                    touched: list[str] = []
+                    for rid, article, record_hash in fields_only:
+                        store.update_article(rid, article, record_hash)
+                        if article.id in found:
+                            touched.extend(store.delete_mentions(rid, self.dim, keep_terms=keep_terms))
+                        rids[article.id] = rid
                         committed.append((article.id, "updated"))
-                    else:
-                        rid = store.insert_article(article, hashes[article.id])
-                        committed.append((article.id, "added"))
-                    rids[article.id] = rid
-                    added_ids.extend(store.insert_passages(rid, item.passages, item.vectors))
-                    added_vectors.append(item.vectors)
-                pool = self._event_pool()
-                self._reload_events(pool, touched)
-                # In order of publication, so that a batch merges the same whatever order it came in.
-                ordered = sorted(to_read, key=_report_order)
-                pool.expect(
-                    pair
-                    for article in ordered
-                    for pair in _merge_vectors(found[article.id], meaning[article.id])
-                )
-                for article in ordered:
-                    self._record_events(
-                        pool, rids[article.id], article, found[article.id], meaning[article.id]
+                    for item in embedded:
+                        article = item.article
+                        known = existing.get(article.id)
+                        if known is not None:
+                            removed.extend(store.delete_passages(known.rid))
+                            touched.extend(store.delete_mentions(known.rid, self.dim, keep_terms=keep_terms))
+                            store.update_article(known.rid, article, hashes[article.id])
+                            rid = known.rid
+                            committed.append((article.id, "updated"))
+                        else:
+                            rid = store.insert_article(article, hashes[article.id])
+                            committed.append((article.id, "added"))
+                        rids[article.id] = rid
+                        added_ids.extend(store.insert_passages(rid, item.passages, item.vectors))
+                        added_vectors.append(item.vectors)
+                    pool = self._event_pool()
+                    self._reload_events(pool, touched)
+                    # In order of publication, so that a batch merges the same whatever order it came in.
+                    ordered = sorted(to_read, key=_report_order)
+                    pool.expect(
+                        pair
+                        for article in ordered
+                        for pair in _merge_vectors(found[article.id], meaning[article.id])
                     )
-        except BaseException:
-            self._pool = None  # it saw changes that were rolled back: read it again from the store
-            raise
-        # Committed: now mirror it in memory. The file follows in _save (or is caught up on open).
-        if removed:
-            self._vectors.remove(removed)
-            self._tombstone_seq = store.last_tombstone()
-        if added_ids:
-            self._vectors.add(added_ids, np.concatenate(added_vectors))
+                    for article in ordered:
+                        self._record_events(
+                            pool, rids[article.id], article, found[article.id], meaning[article.id]
+                        )
+            except BaseException:
+                self._pool = None  # it saw changes that were rolled back: read it again from the store
+                raise
+            # Committed: now mirror it in memory. The file follows in _save (or is caught up on open).
+            if removed:
+                self._vectors.remove(removed)
+                self._tombstone_seq = store.last_tombstone()
+            if added_ids:
+                self._vectors.add(added_ids, np.concatenate(added_vectors))
         self._dirty = self._dirty or bool(removed or added_ids)
         self._unsaved += len(removed) + len(added_ids)
         for _, what in committed:
@@ -796,6 +852,7 @@ class NewsIndex:
     # -- reading ----------------------------------------------------------------------------------
 
     @_mapped_sqlite_errors
+    @_reading
     def search(
         self,
         query: str,
@@ -849,6 +906,7 @@ class NewsIndex:
         return self._extractor
 
     @_mapped_sqlite_errors
+    @_reading
     def events(
         self,
         *,
@@ -892,6 +950,7 @@ class NewsIndex:
         )
 
     @_mapped_sqlite_errors
+    @_reading
     def search_events(
         self,
         query: str,
@@ -947,6 +1006,7 @@ class NewsIndex:
         return [EventHit(rank=i, score=round(fused[e.id], 6), event=e) for i, e in enumerate(events, start=1)]
 
     @_mapped_sqlite_errors
+    @_reading
     def article_events(self, article_id: str) -> list[Event]:
         """The events an article reports, its lead event first."""
         self._refresh()
@@ -966,6 +1026,7 @@ class NewsIndex:
         ]
 
     @_mapped_sqlite_errors
+    @_reading
     def related(
         self, article_id: str, *, k: int = 10, mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
     ) -> list[SearchHit]:
@@ -985,6 +1046,7 @@ class NewsIndex:
         return self._with_events(self._searcher.related(rid, k, mode, self.dim, tiers))
 
     @_mapped_sqlite_errors
+    @_reading
     def get(self, article_id: str) -> Article:
         """The stored article with this id; :class:`ArticleNotFoundError` when there is none."""
         self._refresh()
@@ -994,11 +1056,13 @@ class NewsIndex:
         return self._store.articles([rid])[rid]
 
     @_mapped_sqlite_errors
+    @_reading
     def __contains__(self, article_id: object) -> bool:
         self._refresh()
         return isinstance(article_id, str) and self._store.rid_of(article_id) is not None
 
     @_mapped_sqlite_errors
+    @_reading
     def __len__(self) -> int:
         self._refresh()
         return self._store.count("articles")
@@ -1016,24 +1080,26 @@ class NewsIndex:
             rids.append(rid)
         removed: list[int] = []
         touched: list[str] = []
-        try:
-            with self._store.transaction():
-                for rid in rids:
-                    removed.extend(self._store.passage_ids_of([rid]).tolist())
-                    touched.extend(self._store.delete_article(rid, self.dim))
-        except BaseException:
-            self._pool = None
-            raise
-        if self._pool is not None:
-            self._reload_events(self._pool, touched)
-        self._vectors.remove(removed)
-        self._tombstone_seq = self._store.last_tombstone()
+        with self._rw.writing():  # as in _flush
+            try:
+                with self._store.transaction():
+                    for rid in rids:
+                        removed.extend(self._store.passage_ids_of([rid]).tolist())
+                        touched.extend(self._store.delete_article(rid, self.dim))
+            except BaseException:
+                self._pool = None
+                raise
+            if self._pool is not None:
+                self._reload_events(self._pool, touched)
+            self._vectors.remove(removed)
+            self._tombstone_seq = self._store.last_tombstone()
         self._dirty = True
         self._unsaved += len(removed)
         self._save(force=False)
         return len(rids)
 
     @_mapped_sqlite_errors
+    @_reading
     def stats(self) -> IndexStats:
         """Counts and settings of this index."""
         self._refresh()
@@ -1049,6 +1115,7 @@ class NewsIndex:
             dim=self.dim,
             vector_index=self._vectors.kind,
             vector_recall=self._recall,
+            engines=self.engines,
             size_bytes=size,
             format_version=FORMAT_VERSION,
             newsindex_version=__version__,

@@ -40,6 +40,7 @@ def manifest_content(
     counts: dict[str, int],
     vector_states: Sequence[VectorFileState],
     vector_search: dict[str, Any] | None = None,
+    engines: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The manifest of an index; ``vector_states`` are the vector files it accepts, newest first."""
     vectors: dict[str, Any] = {}
@@ -56,6 +57,8 @@ def manifest_content(
         "counts": counts,
         "vectors": vectors,
         "vector_search": vector_search or {},
+        # What computed the vectors (backend and precision), in order of first use.
+        "engines": list(engines),
     }
 
 

@@ -601,6 +601,9 @@ class IndexStats(_Model):
     #: recall@10 of the vector index against exact search: 1.0 when exact, else as measured when
     #: the approximate index was built (None when not recorded)
     vector_recall: float | None = None
+    #: what computed the vectors, in order of first use: backend and precision, e.g.
+    #: "openvino-bf16", "openvino-int8", "torch-float32" (empty when not recorded)
+    engines: list[str] = []
     size_bytes: int
     format_version: int
     newsindex_version: str
@@ -616,6 +619,7 @@ class IndexStats(_Model):
         "dim",
         "vector_index",
         "vector_recall",
+        "engines",
         "size_bytes",
         "format_version",
         "newsindex_version",

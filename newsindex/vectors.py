@@ -10,7 +10,6 @@ import contextlib
 import functools
 import math
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -20,6 +19,7 @@ import numpy.typing as npt
 
 from .errors import ConfigurationError, CorruptIndexError, DependencyError
 from .halfscan import HalfScan
+from .rwlock import ReadWriteLock
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -140,65 +140,6 @@ def _as_ids(ids: Iterable[int] | npt.ArrayLike) -> IdArray:
     return np.ascontiguousarray(np.asarray(ids, dtype=np.int64).reshape(-1))
 
 
-class _ReadWriteLock:
-    """Searches side by side, an add or a removal alone: FAISS searches release the GIL, so two
-    threads search at once, but neither may read arrays (FAISS's, the float16 copy, the ids) that
-    an add or a removal in another thread resizes or moves. A waiting writer goes before new readers.
-    A thread already inside passes through (a search calls other reading methods); a reader never
-    asks to write."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writer = False
-        self._writers_waiting = 0
-        self._held = threading.local()
-
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[None]:
-        if getattr(self._held, "depth", 0):
-            yield
-            return
-        with self._cond:
-            while self._writer or self._writers_waiting:
-                self._cond.wait()
-            self._readers += 1
-        self._held.depth = 1
-        try:
-            yield
-        finally:
-            self._held.depth = 0
-            with self._cond:
-                self._readers -= 1
-                if not self._readers:
-                    self._cond.notify_all()
-
-    @contextlib.contextmanager
-    def writing(self) -> Iterator[None]:
-        depth = getattr(self._held, "depth", 0)
-        if depth == 2:
-            yield
-            return
-        if depth:
-            raise RuntimeError("a reader of the vector index asked to write to it")
-        with self._cond:
-            self._writers_waiting += 1
-            try:
-                while self._writer or self._readers:
-                    self._cond.wait()
-            finally:
-                self._writers_waiting -= 1
-            self._writer = True
-        self._held.depth = 2
-        try:
-            yield
-        finally:
-            self._held.depth = 0
-            with self._cond:
-                self._writer = False
-                self._cond.notify_all()
-
-
 def _holding(
     how: str,
 ) -> Callable[[Callable[Concatenate[FaissRetriever, _P], _R]], Callable[Concatenate[FaissRetriever, _P], _R]]:
@@ -247,8 +188,10 @@ class FaissRetriever:
         self.dim = dim
         self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self._masked: IdArray = np.zeros(0, dtype=np.int64)
-        self._guard = _ReadWriteLock()
-        self._loop_guard = _ReadWriteLock()
+        # FAISS searches release the GIL, so threads search at once, but none may read the arrays
+        # (FAISS's, the float16 copy, the ids) that an add or a removal resizes or moves.
+        self._guard = ReadWriteLock()
+        self._loop_guard = ReadWriteLock()
 
     @classmethod
     def approximate(
@@ -308,8 +251,8 @@ class FaissRetriever:
         retriever.dim = dim
         retriever._index = faiss.IndexIDMap2(inner)
         retriever._masked = np.zeros(0, dtype=np.int64)
-        retriever._guard = _ReadWriteLock()
-        retriever._loop_guard = _ReadWriteLock()
+        retriever._guard = ReadWriteLock()
+        retriever._loop_guard = ReadWriteLock()
         retriever.add(ids, matrix)
         return retriever
 
@@ -836,8 +779,8 @@ class FaissRetriever:
         retriever.dim = int(index.d)
         retriever._index = index
         retriever._masked = np.zeros(0, dtype=np.int64)
-        retriever._guard = _ReadWriteLock()
-        retriever._loop_guard = _ReadWriteLock()
+        retriever._guard = ReadWriteLock()
+        retriever._loop_guard = ReadWriteLock()
         return retriever
 
 

@@ -20,7 +20,7 @@ import pytest
 from newsindex import fast_inference
 from newsindex.embedding import SentenceTransformerEmbedder
 from newsindex.errors import ConfigurationError, EmbeddingError, NewsIndexError
-from newsindex.fast_inference import FastPathError, FastPathNotInstalledError
+from newsindex.fast_inference import FastPathError, FastPathNotInstalledError, Int8Error
 
 
 class FakeEncoder:
@@ -29,6 +29,7 @@ class FakeEncoder:
     dim = 4
     max_seq_length = 12
     precision = "f32"
+    int8 = False
 
     def __init__(self) -> None:
         self.calls: list[list[str]] = []
@@ -68,7 +69,7 @@ def test_backend_comes_from_argument_then_environment(monkeypatch: pytest.Monkey
 
 @pytest.mark.usefixtures("no_env")
 def test_unknown_backend_is_refused_naming_its_source(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ConfigurationError, match=r"backend='onnx'.*auto, torch, openvino"):
+    with pytest.raises(ConfigurationError, match=r"backend='onnx'.*auto, torch, openvino, openvino-int8"):
         SentenceTransformerEmbedder(backend="onnx")
     monkeypatch.setenv("NEWSINDEX_BACKEND", "fast")
     with pytest.raises(ConfigurationError, match="NEWSINDEX_BACKEND='fast'"):
@@ -105,12 +106,16 @@ def test_auto_uses_the_fast_path_for_every_embedder_call(monkeypatch: pytest.Mon
 def test_auto_falls_back_to_torch_and_logs_why(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, error: FastPathError, level: int
 ) -> None:
-    def broken(location: str, loader: object) -> None:
+    calls: list[bool] = []
+
+    def broken(location: str, loader: object, *, int8: bool = False) -> None:
+        calls.append(int8)
         raise error
 
     monkeypatch.setattr(fast_inference, "load_openvino", broken)
     with caplog.at_level(logging.INFO, logger="newsindex.embedding"):
         assert SentenceTransformerEmbedder().backend == "torch"
+    assert calls == [False]  # float: int8 is opt-in
     [record] = [r for r in caplog.records if r.name == "newsindex.embedding"]
     assert record.levelno == level
     assert str(error) in record.getMessage()
@@ -132,6 +137,83 @@ def test_accelerator_keeps_torch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert SentenceTransformerEmbedder(device="cuda").backend == "torch"
     with pytest.raises(ConfigurationError, match="runs on the CPU"):
         _ = SentenceTransformerEmbedder(device="cuda", backend="openvino").backend
+
+
+def int8_encoder() -> FakeEncoder:
+    fake = FakeEncoder()
+    fake.int8 = True
+    return fake
+
+
+@pytest.mark.usefixtures("no_env")
+def test_int8_backend_runs_the_quantised_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    def load(location: str, loader: object, *, int8: bool = False) -> FakeEncoder:
+        assert int8, "the int8 backend asks for the quantised model"
+        return int8_encoder()
+
+    monkeypatch.setattr(fast_inference, "load_openvino", load)
+    embedder = SentenceTransformerEmbedder(backend=" OpenVINO-int8 ")
+    assert (embedder.backend, embedder.engine) == ("openvino-int8", "openvino-int8")
+    assert embedder.encode(["ab"]).shape == (1, 4)
+    monkeypatch.setenv("NEWSINDEX_BACKEND", "openvino-int8")
+    assert SentenceTransformerEmbedder().backend == "openvino-int8"
+
+
+@pytest.mark.usefixtures("no_env")
+def test_engine_names_the_backend_and_its_precision(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fast_inference, "load_openvino", lambda location, loader: FakeEncoder())
+    assert SentenceTransformerEmbedder(backend="openvino").engine == "openvino-f32"
+
+
+@pytest.mark.usefixtures("no_env")
+def test_int8_backend_raises_instead_of_falling_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[bool] = []
+
+    def load(location: str, loader: object, *, int8: bool = False) -> FakeEncoder:
+        calls.append(int8)
+        raise Int8Error("the int8 model is too far from the float one (cosine 0.512)")
+
+    monkeypatch.setattr(fast_inference, "load_openvino", load)
+    with pytest.raises(FastPathError, match="too far"):
+        SentenceTransformerEmbedder(backend="openvino-int8").encode(["a"])
+    assert calls == [True]
+    with pytest.raises(ConfigurationError, match="'openvino-int8' runs on the CPU"):
+        _ = SentenceTransformerEmbedder(device="cuda", backend="openvino-int8").backend
+
+
+@pytest.mark.usefixtures("no_env")
+def test_auto_runs_int8_only_where_an_index_asks(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[bool] = []
+    broken_int8 = False
+
+    def load(location: str, loader: object, *, int8: bool = False) -> FakeEncoder:
+        calls.append(int8)
+        if int8 and broken_int8:
+            raise Int8Error("OpenVINO could not quantise the model: out of memory")
+        return int8_encoder() if int8 else FakeEncoder()
+
+    def engine(backend: str | None = None, prefer: bool | None = None) -> str:
+        calls.clear()
+        embedder = SentenceTransformerEmbedder(backend=backend)
+        if prefer is not None:
+            embedder.prefer_int8(prefer)
+        return embedder.engine
+
+    monkeypatch.setattr(fast_inference, "load_openvino", load)
+    assert engine() == "openvino-f32" and calls == [False]
+    assert engine(prefer=False) == "openvino-f32" and calls == [False]
+    # An index whose vectors were made in int8 asks for int8.
+    assert engine(prefer=True) == "openvino-int8" and calls == [True]
+    # A backend the user chose wins over the index's preference.
+    assert engine("openvino", prefer=True) == "openvino-f32" and calls == [False]
+    # Where only the int8 copy fails, the float model serves, and the reason is logged.
+    broken_int8 = True
+    with caplog.at_level(logging.WARNING, logger="newsindex.embedding"):
+        assert engine(prefer=True) == "openvino-f32"
+    assert calls == [True, False]
+    assert "not int8" in caplog.text and "out of memory" in caplog.text
 
 
 # --- the export cache ----------------------------------------------------------------------------
@@ -253,6 +335,55 @@ def test_an_export_published_first_by_another_process_wins(tmp_path: Path, model
     assert not fast_inference._publish(ours, damaged)
 
 
+def fake_quantize(source: Path, work: Path) -> dict[str, Any]:
+    """Writes what _quantize writes, with tiny contents, from a whole export in ``source``."""
+    assert fast_inference._read_meta(source) is not None
+    for name in ("model.xml", "model.bin", "tokenizer.json"):
+        (work / name).write_text(name)
+    meta = {**json.loads((source / "meta.json").read_text()), "quantization": "int8"}
+    fast_inference._write_meta(work, meta, ("model.xml", "model.bin", "tokenizer.json"))
+    return meta
+
+
+def test_int8_model_is_made_once_from_the_export_and_reused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_dir: Path
+) -> None:
+    from newsindex.int8 import calibration_digest
+
+    exports = Exports(monkeypatch)
+    sources: list[Path] = []
+
+    def quantize(source: Path, work: Path) -> dict[str, Any]:
+        sources.append(source)
+        return fake_quantize(source, work)
+
+    monkeypatch.setattr(fast_inference, "_quantize", quantize)
+    cache = tmp_path / "cache"
+    fast_inference.load_openvino(model_dir, lambda: None, cache=cache, int8=True)
+    fast_inference.load_openvino(model_dir, fail_if_loaded, cache=cache, int8=True)
+    fast_inference.load_openvino(model_dir, fail_if_loaded, cache=cache)  # the float export was kept
+    assert exports.exports == 1 and len(sources) == 1
+    export, quantised = sorted((cache / "models").iterdir())  # nothing temporary left beside them
+    assert quantised.name == f"{export.name}-int8-{fast_inference._INT8_FORMAT}-{calibration_digest()}"
+    assert exports.opened == [quantised, quantised, export]
+    # A later int8 model (an upgrade of the quantiser) is made from the cached export, not a new one.
+    monkeypatch.setattr(fast_inference, "_INT8_FORMAT", fast_inference._INT8_FORMAT + 1)
+    fast_inference.load_openvino(model_dir, fail_if_loaded, cache=cache, int8=True)
+    assert exports.exports == 1 and sources[-1] == export
+
+
+def test_int8_model_without_a_writable_cache_exports_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_dir: Path
+) -> None:
+    exports = Exports(monkeypatch)
+    monkeypatch.setattr(fast_inference, "_quantize", fake_quantize)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("the cache directory cannot be made under a file")
+    fast_inference.load_openvino(model_dir, lambda: None, cache=blocker, int8=True)
+    assert exports.exports == 1
+    assert not exports.opened[0].exists()  # private, removed once opened
+
+
 def test_hub_names_are_not_exported() -> None:
     with pytest.raises(FastPathError, match="not a local directory"):
         fast_inference.load_openvino("someone/some-model", fail_if_loaded)
@@ -290,3 +421,36 @@ def test_fast_vectors_agree_with_torch() -> None:
     assert (got * expected).sum(axis=1).min() > 0.999
     alone = np.concatenate([fast.encode([s]) for s in sentences])
     assert np.abs(alone - got).max() < 0.01  # padding in a batch does not change a text's vector
+
+
+def test_calibration_texts_ship_with_the_package() -> None:
+    from newsindex.int8 import calibration_digest, calibration_texts
+
+    texts = calibration_texts()
+    assert len(texts) >= 20
+    assert all(len(text) > 200 and not text.startswith("#") and "\n" not in text for text in texts)
+    assert len(calibration_digest()) == 12 and calibration_digest() == calibration_digest()
+
+
+@pytest.mark.skipif(
+    not HAS_FAST, reason="the fast path needs openvino and onnx (pip install 'newsindex[fast]')"
+)
+@pytest.mark.usefixtures("no_env")
+def test_int8_vectors_stay_close_to_torch() -> None:
+    """The int8 model (made once from the export, then reused from the user cache) quantises every
+    linear layer and keeps the vectors close to PyTorch's."""
+    sentences = [
+        "Drones struck an energy facility near Kharkiv overnight, cutting power to thousands.",
+        "The company's shares fell 12% after the profit warning.",
+        "Un séisme de magnitude 6,1 a frappé le nord du pays.",
+        "Rain.",
+    ]
+    quantised = SentenceTransformerEmbedder(backend="openvino-int8")
+    assert quantised.engine == "openvino-int8"
+    fast: Any = quantised._fast
+    assert fast.meta["int8_layers"] == 30  # 6 blocks: query, key, value, attention output, feed-forward up
+    got = quantised.encode(sentences)
+    expected = SentenceTransformerEmbedder(backend="torch").encode(sentences)
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    # 0.984 was the lowest of 600 BBC passages (benchmarks/int8_check.py).
+    assert (got * expected).sum(axis=1).min() > 0.97

@@ -1016,3 +1016,62 @@ def test_an_index_opened_by_a_relative_path_survives_a_chdir(
     assert not (tmp_path / "elsewhere" / "ix").exists()
     with NewsIndex.open(tmp_path / "ix", model=hashing, read_only=True) as again:  # type: ignore[arg-type]
         assert again.stats().articles == 7
+
+
+# ------------------------------------------------------------------------------------------------
+# Engines: what computed the vectors
+
+
+class EngineEmbedder(HashingEmbedder):
+    """A test embedder that says which engine computes its vectors, as SentenceTransformerEmbedder does."""
+
+    def __init__(self, engine: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.engine = engine
+
+
+def test_index_records_the_engines_that_made_its_vectors(tmp_path: Path) -> None:
+    path = tmp_path / "ix"
+    with open_ix(path, EngineEmbedder("openvino-bf16")) as index:
+        assert index.engines == []
+        index.add([art(1, "A ferry ran aground near the harbour.")])
+        index.add([art(2, "Floods closed the coastal road.")])
+        assert index.engines == ["openvino-bf16"]
+    with open_ix(path, EngineEmbedder("openvino-int8")) as index:
+        index.add([art(3, "Talks resumed in Geneva.")])
+        assert index.engines == ["openvino-bf16", "openvino-int8"]
+    with open_ix(path) as index:  # an embedder that does not say adds nothing to the list
+        index.add([art(4, "The port reopened.")])
+        assert index.stats().engines == ["openvino-bf16", "openvino-int8"]
+    assert json.loads((path / "manifest.json").read_text())["engines"] == ["openvino-bf16", "openvino-int8"]
+    with NewsIndex.open(path, read_only=True, model=HashingEmbedder()) as reader:  # type: ignore[arg-type]
+        assert reader.stats().engines == ["openvino-bf16", "openvino-int8"]
+
+
+@pytest.mark.parametrize(
+    ("engine", "prefers_int8"),
+    [("openvino-int8", True), ("openvino-bf16", False), ("torch-float32", False), (None, False)],
+)
+def test_reopened_index_asks_for_the_engine_it_was_built_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str | None, prefers_int8: bool
+) -> None:
+    from newsindex import SentenceTransformerEmbedder
+    from newsindex.embedding import DEFAULT_MODEL
+
+    monkeypatch.delenv("NEWSINDEX_MODEL", raising=False)
+    path = tmp_path / "ix"
+    # Named as the default model, with its dimension: reopened without model=, the index makes the
+    # real embedder (whose dimension is read from the model's files, nothing loaded). No engine:
+    # vectors written before engines were recorded, which were never int8.
+    embedder = HashingEmbedder(dim=384, name=DEFAULT_MODEL)
+    if engine is not None:
+        embedder = EngineEmbedder(engine, dim=384, name=DEFAULT_MODEL)
+    with open_ix(path, embedder) as index:
+        with NewsIndex.open(path, read_only=True) as empty:  # nothing written yet: the default
+            assert isinstance(empty.indexer.embedder, SentenceTransformerEmbedder)
+            assert empty.indexer.embedder._int8_preferred is None
+        index.add([art(1, "A ferry ran aground near the harbour.")])
+    with NewsIndex.open(path, read_only=True) as reader:
+        made = reader.indexer.embedder
+        assert isinstance(made, SentenceTransformerEmbedder)
+        assert made._int8_preferred is prefers_int8

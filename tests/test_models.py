@@ -300,6 +300,7 @@ def test_index_stats_fields() -> None:
         "dim": int,
         "vector_index": str,
         "vector_recall": float | None,  # beyond DESIGN §2: what the vector index measured (issue 5)
+        "engines": list[str],  # beyond DESIGN §2: what computed the vectors (issue 5)
         "size_bytes": int,
         "format_version": int,
         "newsindex_version": str,

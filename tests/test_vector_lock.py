@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from helpers import errors_in_threads
 
-from newsindex.vectors import _ReadWriteLock
+from newsindex.rwlock import ReadWriteLock
 
 WAIT = 5.0  # seconds; only reached when the lock is broken
 
 
 def test_readers_share_and_a_writer_waits_for_them_then_goes_before_new_readers() -> None:
-    lock = _ReadWriteLock()
+    lock = ReadWriteLock()
     events: list[str] = []
     first_in, second_in, release_readers = threading.Event(), threading.Event(), threading.Event()
     writer_waiting = threading.Event()
@@ -59,7 +59,7 @@ def test_readers_share_and_a_writer_waits_for_them_then_goes_before_new_readers(
 
 
 def test_a_thread_inside_passes_through_and_a_reader_cannot_write() -> None:
-    lock = _ReadWriteLock()
+    lock = ReadWriteLock()
     with lock.writing(), lock.reading(), lock.writing():
         pass
     with lock.reading(), lock.reading(), pytest.raises(RuntimeError, match="asked to write"), lock.writing():
