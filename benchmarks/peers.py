@@ -201,26 +201,29 @@ class NewsIndexSystem:
         return [hit.article.id for hit in hits]
 
 
-class NewsIndexTorchSystem(NewsIndexSystem):
+class NewsIndexOnBackend(NewsIndexSystem):
+    """newsindex on the embedding backend ``backend`` names (``NEWSINDEX_BACKEND``), hybrid only."""
+
+    modes = ("hybrid",)
+    backend = ""
+
+    def __init__(self, workdir: Path, model: str) -> None:
+        os.environ["NEWSINDEX_BACKEND"] = self.backend  # read when the embedder is made
+        super().__init__(workdir, model)
+
+
+class NewsIndexTorchSystem(NewsIndexOnBackend):
     """newsindex forced onto PyTorch, the peers' inference engine: separates the pipeline from the engine."""
 
-    modes = ("hybrid",)
+    backend = "torch"
     folder = "newsindex-torch"
 
-    def __init__(self, workdir: Path, model: str) -> None:
-        os.environ["NEWSINDEX_BACKEND"] = "torch"  # read when the embedder is made
-        super().__init__(workdir, model)
 
-
-class NewsIndexInt8System(NewsIndexSystem):
+class NewsIndexInt8System(NewsIndexOnBackend):
     """newsindex on the int8 model (``openvino-int8``, opt-in): the engine's further gain."""
 
-    modes = ("hybrid",)
+    backend = "openvino-int8"
     folder = "newsindex-int8"
-
-    def __init__(self, workdir: Path, model: str) -> None:
-        os.environ["NEWSINDEX_BACKEND"] = "openvino-int8"  # read when the embedder is made
-        super().__init__(workdir, model)
 
 
 class TxtaiSystem:
