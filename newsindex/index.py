@@ -349,7 +349,7 @@ class NewsIndex:
             # Queries encoded as the index's vectors were: an index with vectors and no engine
             # recorded was written before int8 existed.
             engines = self.engines
-            if engines or store.count("passages"):
+            if engines or store.has_passages():
                 embedder.prefer_int8(engines[:1] == ["openvino-int8"])
         elif embedder.name != self.model_name:
             raise ModelMismatchError(

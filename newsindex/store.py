@@ -1082,6 +1082,10 @@ class Store:
             return 0
         return int(self.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
+    def has_passages(self) -> bool:
+        """Whether any passage is stored (without counting them all, which a large index pays for)."""
+        return self.execute("SELECT 1 FROM passages LIMIT 1").fetchone() is not None
+
     def count_sources(self) -> int:
         row = self.execute(
             "SELECT count(DISTINCT lower(source)) FROM articles WHERE source IS NOT NULL"
