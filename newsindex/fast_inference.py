@@ -290,7 +290,8 @@ def _load_int8(
         return cached
 
     def build(work: Path) -> dict[str, Any]:
-        if _read_meta(export) is not None:
+        # Opened, not only listed: a damaged export is moved aside here and made again below.
+        if _open_cached(export, "f32") is not None:
             return _quantize(export, work)
         source = work / "float"
         source.mkdir()
@@ -314,7 +315,10 @@ def _quantize(source: Path, work: Path) -> dict[str, Any]:
     meta = _read_meta(source)
     if meta is None:
         raise FastPathError(f"the OpenVINO export {source} vanished before it could be quantised")
-    reference = OpenVinoEncoder(source, meta, precision="f32")
+    try:
+        reference = OpenVinoEncoder(source, meta, precision="f32")
+    except Exception as exc:  # any failure to open it (tokenizers raises bare Exception)
+        raise Int8Error(f"cannot open the float model {source} to quantise it: {exc}") from exc
     encode = reference._tokenizer.encode
     feeds = [reference._feeds([encoding], len(encoding.ids)) for encoding in map(encode, calibration_texts())]
     try:

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -277,6 +278,7 @@ class NewsIndex:
         # Threads sharing this handle share one SQLite connection, so a search would see an add's
         # transaction half done: reads take this lock shared, an add's commit takes it alone.
         self._rw = ReadWriteLock()
+        self._refresh_lock = threading.Lock()
         store_path = path / STORE_FILE
         if read_only:
             if not store_path.is_file():
@@ -549,10 +551,15 @@ class NewsIndex:
     def _refresh(self) -> None:
         """See what other processes committed since the last call (read-only handles)."""
         self._check_open()
-        version = self._store.data_version()
-        if version != self._data_version:
-            self._data_version = version
-            self._catch_up(self._vectors)
+        if self._store.data_version() == self._data_version:
+            return
+        # Readers run side by side: one catches up while the others wait, or two would add the same
+        # vectors. The version moves only once the catch-up succeeded, so a failed one is retried.
+        with self._refresh_lock:
+            version = self._store.data_version()
+            if version != self._data_version:
+                self._catch_up(self._vectors)
+                self._data_version = version
 
     def _write_manifest(self, vector_file: VectorFileState | None = None) -> None:
         """Rewrite the manifest from the store; ``vector_file`` is a vector file about to be put in place."""
@@ -578,7 +585,8 @@ class NewsIndex:
         """The engines that computed this index's vectors, in order of first use (see
         ``SentenceTransformerEmbedder.engine``); empty before the first add, for an index written
         before they were recorded, and for embedders that do not say."""
-        return _engines(self._store.meta().get(ENGINES_KEY))
+        with self._rw.reading():  # not an add's engine before its commit
+            return _engines(self._store.meta().get(ENGINES_KEY))
 
     def _record_engine(self) -> None:
         """Add the embedder's engine to the store's list (inside the add's transaction)."""
@@ -635,15 +643,17 @@ class NewsIndex:
     @_mapped_sqlite_errors
     def close(self) -> None:
         """Save what is pending and release the writer lock. Closing twice is harmless."""
-        if self._closed:
-            return
-        try:
-            self._save()
-        finally:
-            self._closed = True
-            self._store.close()
-            if self._lock is not None:
-                self._lock.release()
+        # Searches in other threads finish first; later calls find the handle closed.
+        with self._rw.writing():
+            if self._closed:
+                return
+            try:
+                self._save()
+            finally:
+                self._closed = True
+                self._store.close()
+                if self._lock is not None:
+                    self._lock.release()
 
     def __enter__(self) -> Self:
         return self

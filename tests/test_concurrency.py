@@ -11,9 +11,12 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import HashingEmbedder
 from helpers import cli_env, errors_in_threads
@@ -217,3 +220,116 @@ def test_threads_search_one_handle_while_another_thread_adds_and_deletes(tmp_pat
                     ix.delete([f"a{n - 2}"])
 
         assert errors_in_threads(search, search, write) == []
+
+
+# --- one handle, several threads: the handle lock and the read-only catch-up -----------------------
+
+
+def _reader_behind_a_writer(tmp_path: Path) -> tuple[NewsIndex, NewsIndex]:
+    """A writer with two articles more than a read-only handle opened before they were added."""
+    writer = NewsIndex.open(tmp_path / "ix", model=HashingEmbedder())  # type: ignore[arg-type]
+    writer.add(
+        [Article(id="a1", body="A ferry ran aground."), Article(id="a2", body="Floods closed a road.")]
+    )
+    reader = NewsIndex.open(tmp_path / "ix", read_only=True, model=HashingEmbedder())  # type: ignore[arg-type]
+    writer.add(
+        [Article(id="a3", body="Talks resumed in Geneva."), Article(id="a4", body="The port reopened.")]
+    )
+    return writer, reader
+
+
+def test_threads_of_a_reader_catch_up_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two searches that both notice another process's commit: one catches up, the other waits and
+    finds it done (both catching up added every new vector twice)."""
+    writer, reader = _reader_behind_a_writer(tmp_path)
+    data_version = reader._store.data_version
+
+    def slow_data_version() -> int:
+        version = data_version()
+        time.sleep(0.2)  # both threads read the new version before either acts on it
+        return version
+
+    monkeypatch.setattr(reader._store, "data_version", slow_data_version)
+
+    def search() -> None:
+        reader.search("ferry", k=4)
+
+    assert errors_in_threads(search, search) == []
+    ids = reader._vectors.stored_ids().tolist()
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == reader._store.count("passages") == 4
+    reader.close()
+    writer.close()
+
+
+def test_a_failed_catch_up_is_tried_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    writer, reader = _reader_behind_a_writer(tmp_path)
+    catch_up = reader._catch_up
+    calls = []
+
+    def failing_once(vectors: object) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("the machine ran out of memory")
+        catch_up(vectors)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reader, "_catch_up", failing_once)
+    with pytest.raises(OSError):
+        reader.search("port", k=4, mode="dense")
+    assert {h.article.id for h in reader.search("port", k=4, mode="dense")} == {"a1", "a2", "a3", "a4"}
+    reader.close()
+    writer.close()
+
+
+def test_close_waits_for_a_search_in_another_thread(tmp_path: Path) -> None:
+    class SlowQueries(HashingEmbedder):
+        def encode(self, texts: Sequence[str]) -> np.ndarray:
+            if texts == ["slow query"]:
+                started.set()
+                time.sleep(0.4)
+            return super().encode(texts)
+
+    started = threading.Event()
+    ix = NewsIndex.open(tmp_path / "ix", model=SlowQueries())  # type: ignore[arg-type]
+    ix.add([Article(id="a1", body="A ferry ran aground near the harbour.")])
+    found: list[str] = []
+
+    def search() -> None:
+        found.extend(h.article.id for h in ix.search("slow query", k=1, mode="dense"))
+
+    def close() -> None:
+        started.wait(5)
+        ix.close()  # without waiting, the search read a closed connection (StoreError)
+
+    assert errors_in_threads(search, close) == []
+    assert found == ["a1"]
+
+
+def test_an_adds_engine_is_not_seen_before_its_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Int8Hashing(HashingEmbedder):
+        engine = "openvino-int8"
+
+    ix = NewsIndex.open(tmp_path / "ix", model=Int8Hashing())  # type: ignore[arg-type]
+    inside, go = threading.Event(), threading.Event()
+
+    def failing_pool() -> None:  # any failure late in the add's transaction
+        inside.set()
+        go.wait(5)
+        raise RuntimeError("the event pool failed")
+
+    monkeypatch.setattr(ix, "_event_pool", failing_pool)
+    seen: list[list[str]] = []
+
+    def add() -> None:
+        with pytest.raises(RuntimeError, match="event pool"):
+            ix.add([Article(id="a1", body="A ferry ran aground near the harbour.")])
+
+    def look() -> None:
+        inside.wait(5)
+        threading.Timer(0.2, go.set).start()  # the add rolls back while this thread waits
+        seen.append(ix.engines)
+
+    assert errors_in_threads(add, look) == []
+    assert seen == [[]] and ix.engines == [] and len(ix) == 0
+    ix.close()
