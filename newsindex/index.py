@@ -126,6 +126,19 @@ def _reading(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _one_writer(method: Callable[P, R]) -> Callable[P, R]:
+    """Run a writing method alone among the handle's writers (see ``NewsIndex._write_mutex``)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        index = args[0]
+        assert isinstance(index, NewsIndex)
+        with index._write_mutex:
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
 def _recorded_recall(manifest: Path) -> float | None:
     """The recall@10 measured when the approximate index was built, as the manifest records it."""
     try:
@@ -278,6 +291,10 @@ class NewsIndex:
         # Threads sharing this handle share one SQLite connection, so a search would see an add's
         # transaction half done: reads take this lock shared, an add's commit takes it alone.
         self._rw = ReadWriteLock()
+        # One add, delete or close at a time: each acts on what it read before taking ``_rw`` (the
+        # ids the store holds, the vectors a rebuild starts from), which another writer thread would
+        # change meanwhile. Reentrant: a progress callback may add. SQLite allows one writer anyway.
+        self._write_mutex = threading.RLock()
         self._refresh_lock = threading.Lock()
         store_path = path / STORE_FILE
         if read_only:
@@ -627,9 +644,13 @@ class NewsIndex:
             return
         started = monotonic()
         ids, matrix = self._store.vectors_after(0, self.dim)
-        self._vectors, self._recall = build_vector_index(ids, matrix)
-        self._searcher.vectors = self._vectors
-        self._tombstone_seq = self._store.last_tombstone()
+        vectors, recall = build_vector_index(ids, matrix)
+        # Built outside ``_rw`` (searches go on; no other writer runs, see ``_write_mutex``), swapped
+        # in under it, so that a search sees the old index or the new one, not a mix of both.
+        with self._rw.writing():
+            self._vectors, self._recall = vectors, recall
+            self._searcher.vectors = vectors
+            self._tombstone_seq = self._store.last_tombstone()
         log.info(
             "%s: built an %s index of %d vectors in %.0f s (%s, recall@10 %.3f)",
             self.path,
@@ -641,6 +662,7 @@ class NewsIndex:
         )
 
     @_mapped_sqlite_errors
+    @_one_writer
     def close(self) -> None:
         """Save what is pending and release the writer lock. Closing twice is harmless."""
         # Searches in other threads finish first; later calls find the handle closed.
@@ -679,6 +701,7 @@ class NewsIndex:
     # -- adding -----------------------------------------------------------------------------------
 
     @_mapped_sqlite_errors
+    @_one_writer
     def add(
         self,
         items: Any,
@@ -1078,6 +1101,7 @@ class NewsIndex:
         return self._store.count("articles")
 
     @_mapped_sqlite_errors
+    @_one_writer
     def delete(self, ids: str | Iterable[str]) -> int:
         """Delete articles by id (all or none: an unknown id raises ArticleNotFoundError first)."""
         self._check_writable()

@@ -13,15 +13,19 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from conftest import HashingEmbedder
 from helpers import cli_env, errors_in_threads
 
+import newsindex.index as index_module
+import newsindex.vectors as vectors_module
 from newsindex import Article, IndexLockedError, NewsIndex
+from newsindex.search import Searcher
 
 TESTS = Path(__file__).resolve().parent
 BATCHES = 30
@@ -332,4 +336,131 @@ def test_an_adds_engine_is_not_seen_before_its_commit(
 
     assert errors_in_threads(add, look) == []
     assert seen == [[]] and ix.engines == [] and len(ix) == 0
+    ix.close()
+
+
+# --- two writer threads on one handle: one add or delete at a time ---------------------------------
+
+
+def _first_call_pauses(
+    monkeypatch: pytest.MonkeyPatch, owner: object, name: str
+) -> tuple[threading.Event, threading.Event]:
+    """The first call of ``owner.name`` says it started, then waits until ``resume`` is set or half a
+    second passed (when writers run one at a time, the other writer waits for this one meanwhile)."""
+    started, resume = threading.Event(), threading.Event()
+    original = getattr(owner, name)
+
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        if not started.is_set():
+            started.set()
+            resume.wait(0.5)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, paused)
+    return started, resume
+
+
+def _meanwhile(started: threading.Event, resume: threading.Event, work: Callable[[], object]) -> None:
+    started.wait(5)
+    try:
+        work()
+    finally:
+        resume.set()
+
+
+def test_two_threads_add_the_same_new_article(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both adds found no article with that id before either committed: the second to commit failed
+    with UNIQUE constraint failed (plain threads did too, in 20 tries of 20)."""
+    ix = NewsIndex.open(tmp_path / "ix", model=HashingEmbedder())  # type: ignore[arg-type]
+    started, resume = _first_call_pauses(monkeypatch, ix.indexer, "embed")  # after the lookup
+
+    def add() -> None:
+        ix.add(Article(id="a1", body="A ferry ran aground near the harbour."))
+
+    assert errors_in_threads(add, lambda: _meanwhile(started, resume, add)) == []
+    assert len(ix) == 1 and len(ix._vectors) == ix._store.count("passages") == 1
+    ix.close()
+
+
+def test_an_update_and_a_delete_of_one_article_in_two_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The update looked the article up, the delete removed it, the update then wrote to the removed
+    row (TypeError; plain threads failed in 16 tries of 20)."""
+    ix = NewsIndex.open(tmp_path / "ix", model=HashingEmbedder())  # type: ignore[arg-type]
+    ix.add(Article(id="a1", body="A ferry ran aground near the harbour."))
+    started, resume = _first_call_pauses(monkeypatch, ix.indexer, "embed")
+
+    def update() -> None:
+        ix.add(Article(id="a1", body="A ferry ran aground near the harbour; all were rescued."))
+
+    assert errors_in_threads(update, lambda: _meanwhile(started, resume, lambda: ix.delete("a1"))) == []
+    assert "a1" not in ix and len(ix._vectors) == ix._store.count("passages") == 0
+    ix.close()
+
+
+def test_an_add_while_another_thread_rebuilds_the_vector_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One add grows the exact index past the threshold and rebuilds it from the store's vectors;
+    another commits meanwhile. Its vectors went to the old index and were lost with it; with plain
+    threads, a vector file written from the new one then failed to reopen (CorruptIndexError)."""
+    monkeypatch.setattr(vectors_module, "APPROXIMATE_FROM", 100)
+    monkeypatch.setattr(index_module, "SAVE_AFTER_VECTORS", 50)
+    monkeypatch.setattr(index_module, "SAVE_AFTER_FRACTION", 0.0)
+    path = tmp_path / "ix"
+    ix = NewsIndex.open(path, model=HashingEmbedder(dim=48))  # type: ignore[arg-type]
+    started, resume = _first_call_pauses(monkeypatch, index_module, "build_vector_index")
+
+    def grow() -> None:
+        ix.add([Article(id=f"a{i}", body=f"Report {i} about the harbour works.") for i in range(120)])
+
+    def add_one() -> None:
+        ix.add(Article(id="late", body="Floods closed the coastal road."))
+
+    assert errors_in_threads(grow, lambda: _meanwhile(started, resume, add_one)) == []
+    assert ix._vectors.kind == "ivf"
+    assert sorted(ix._vectors.ids().tolist()) == ix._store.passage_ids().tolist()
+    ix.close()
+    with NewsIndex.open(path, model=HashingEmbedder(dim=48), read_only=True) as again:  # type: ignore[arg-type]
+        assert len(again._vectors) == again._store.count("passages") == 121
+
+
+def test_a_search_sees_the_rebuilt_vector_index_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search in another thread while the rebuilt index is swapped in sees the old one or the new
+    one: here the swap pauses between the handle's index and the searcher's."""
+    monkeypatch.setattr(vectors_module, "APPROXIMATE_FROM", 100)
+    monkeypatch.setattr(index_module, "SAVE_AFTER_VECTORS", 50)
+    monkeypatch.setattr(index_module, "SAVE_AFTER_FRACTION", 0.0)
+    swapping = threading.Event()
+
+    class SlowSwap(Searcher):
+        @property  # type: ignore[override]
+        def vectors(self) -> Any:
+            return self.__dict__["vectors"]
+
+        @vectors.setter
+        def vectors(self, value: Any) -> None:
+            if "vectors" in self.__dict__:
+                swapping.set()
+                time.sleep(0.3)
+            self.__dict__["vectors"] = value
+
+    ix = NewsIndex.open(tmp_path / "ix", model=HashingEmbedder(dim=48))  # type: ignore[arg-type]
+    ix._searcher.__class__ = SlowSwap
+    ix._searcher.__dict__["vectors"] = ix._vectors
+    seen: list[tuple[str, str]] = []
+
+    def grow() -> None:
+        ix.add([Article(id=f"a{i}", body=f"Report {i} about the harbour works.") for i in range(120)])
+
+    def look() -> None:
+        swapping.wait(5)
+        with ix._rw.reading():  # as each search holds it
+            seen.append((ix._vectors.kind, ix._searcher.vectors.kind))
+
+    assert errors_in_threads(grow, look) == []
+    assert seen == [("ivf", "ivf")]
     ix.close()
