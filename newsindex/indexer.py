@@ -8,6 +8,7 @@ work for the same vectors), keeps a bounded cache of recent passage vectors, and
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -55,6 +56,9 @@ class EmbeddingIndexer:
         self.batch_size = batch_size
         self._cache: OrderedDict[bytes, FloatArray] = OrderedDict()
         self._cache_size = cache_size
+        # Searches in several threads encode through one indexer: a lookup and its move to the end
+        # must not straddle another thread's eviction of the same key.
+        self._cache_lock = threading.Lock()
 
     @property
     def dim(self) -> int:
@@ -111,13 +115,14 @@ class EmbeddingIndexer:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         todo: list[int] = []
         keys = [hashlib.blake2b(t.encode("utf-8"), digest_size=16).digest() for t in texts]
-        for i, key in enumerate(keys):
-            cached = self._cache.get(key)
-            if cached is not None:
-                out[i] = cached
-                self._cache.move_to_end(key)
-            else:
-                todo.append(i)
+        with self._cache_lock:
+            for i, key in enumerate(keys):
+                cached = self._cache.get(key)
+                if cached is not None:
+                    out[i] = cached
+                    self._cache.move_to_end(key)
+                else:
+                    todo.append(i)
         done = len(texts) - len(todo)
         if progress:
             progress(done, len(texts))
@@ -129,8 +134,9 @@ class EmbeddingIndexer:
             batch = todo[pos : pos + self.batch_size]
             vectors = self.embedder.encode([texts[i] for i in batch])
             out[batch] = vectors
-            for i, vector in zip(batch, vectors, strict=True):
-                self._remember(keys[i], vector)
+            with self._cache_lock:
+                for i, vector in zip(batch, vectors, strict=True):
+                    self._remember(keys[i], vector)
             done += len(batch)
             if progress:
                 progress(done, len(texts))

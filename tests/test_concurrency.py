@@ -464,3 +464,35 @@ def test_a_search_sees_the_rebuilt_vector_index_whole(
     assert errors_in_threads(grow, look) == []
     assert seen == [("ivf", "ivf")]
     ix.close()
+
+
+def test_two_threads_encode_through_one_full_cache() -> None:
+    """A cache lookup and its move to the end happen together: before, a thread that found a key could
+    have it evicted by another thread's new vector before moving it, and raised KeyError."""
+    from collections import OrderedDict
+
+    from newsindex import EmbeddingIndexer
+
+    indexer = EmbeddingIndexer(HashingEmbedder(), cache_size=1)
+    indexer.encode(["the first text"])  # fills the cache
+    found, evicted = threading.Event(), threading.Event()
+
+    class SlowLookups(OrderedDict[bytes, np.ndarray]):
+        def get(self, key: bytes, default: Any = None) -> Any:
+            value = super().get(key, default)
+            if value is not None and not found.is_set():
+                found.set()
+                evicted.wait(0.5)  # the other thread's eviction lands here, if nothing stops it
+            return value
+
+    indexer._cache = SlowLookups(indexer._cache)
+
+    def other() -> None:
+        found.wait(5)
+        try:
+            indexer.encode(["a second text"])  # evicts the first when the cache holds one
+        finally:
+            evicted.set()
+
+    assert errors_in_threads(lambda: indexer.encode(["the first text"]), other) == []
+    assert list(indexer._cache) and len(indexer._cache) == 1
