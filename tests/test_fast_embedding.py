@@ -423,6 +423,19 @@ def test_fast_vectors_agree_with_torch() -> None:
     assert np.abs(alone - got).max() < 0.01  # padding in a batch does not change a text's vector
 
 
+def test_outlier_channels_are_the_few_far_wider_than_the_rest() -> None:
+    from newsindex.int8 import OUTLIER_FACTOR, outlier_channels
+
+    width = np.linspace(1.0, 5.0, 400, dtype=np.float32)
+    low, high = -width / 10, width.copy()
+    high[[17, 301]] = 30.0  # far out: multiplied in float
+    low[250] = -30.0  # negative values count as well
+    high[5] = 4.9  # among the others
+    assert outlier_channels(low, high).tolist() == [17, 250, 301]
+    # None stands out when all channels are alike.
+    assert outlier_channels(-np.ones(64, np.float32), np.full(64, OUTLIER_FACTOR, np.float32)).size == 0
+
+
 def test_calibration_texts_ship_with_the_package() -> None:
     from newsindex.int8 import calibration_digest, calibration_texts
 
@@ -448,7 +461,10 @@ def test_int8_vectors_stay_close_to_torch() -> None:
     quantised = SentenceTransformerEmbedder(backend="openvino-int8")
     assert quantised.engine == "openvino-int8"
     fast: Any = quantised._fast
-    assert fast.meta["int8_layers"] == 30  # 6 blocks: query, key, value, attention output, feed-forward up
+    # 6 blocks of query, key, value, attention output and the two feed-forward layers; a few outlier
+    # channels (one or two per tensor where there are any) multiplied in float.
+    assert fast.meta["int8_layers"] == 36
+    assert 0 < fast.meta["float_channels"] < 100
     got = quantised.encode(sentences)
     expected = SentenceTransformerEmbedder(backend="torch").encode(sentences)
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
