@@ -120,6 +120,7 @@ def _reading(method: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         index = args[0]
         assert isinstance(index, NewsIndex)
+        index._check_process()
         with index._rw.reading():
             return method(*args, **kwargs)
 
@@ -133,6 +134,7 @@ def _one_writer(method: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         index = args[0]
         assert isinstance(index, NewsIndex)
+        index._check_process()
         with index._write_mutex:
             return method(*args, **kwargs)
 
@@ -296,6 +298,8 @@ class NewsIndex:
         # change meanwhile. Reentrant: a progress callback may add. SQLite allows one writer anyway.
         self._write_mutex = threading.RLock()
         self._refresh_lock = threading.Lock()
+        # The process that opened the handle: a forked child must not use it (see _check_process).
+        self._pid = os.getpid()
         store_path = path / STORE_FILE
         if read_only:
             if not store_path.is_file():
@@ -602,6 +606,7 @@ class NewsIndex:
         """The engines that computed this index's vectors, in order of first use (see
         ``SentenceTransformerEmbedder.engine``); empty before the first add, for an index written
         before they were recorded, and for embedders that do not say."""
+        self._check_process()
         with self._rw.reading():  # not an add's engine before its commit
             return _engines(self._store.meta().get(ENGINES_KEY))
 
@@ -662,9 +667,16 @@ class NewsIndex:
         )
 
     @_mapped_sqlite_errors
-    @_one_writer
     def close(self) -> None:
-        """Save what is pending and release the writer lock. Closing twice is harmless."""
+        """Save what is pending and release the writer lock. Closing twice is harmless, and so is
+        closing in a forked child a handle its parent opened: it does nothing there (the parent's
+        handle stays as it is)."""
+        if self._pid != os.getpid():
+            return
+        self._close()
+
+    @_one_writer
+    def _close(self) -> None:
         # Searches in other threads finish first; later calls find the handle closed.
         with self._rw.writing():
             if self._closed:
@@ -688,6 +700,16 @@ class NewsIndex:
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("read-only" if self.read_only else "open")
         return f"<NewsIndex {str(self.path)!r} {state}>"
+
+    def _check_process(self) -> None:
+        """Refuse a handle inherited across ``fork``: its SQLite connection must not be used in two
+        processes, the writer lock is the parent's, and a lock another thread held at the fork stays
+        held in the child for good. Checked before any lock is taken."""
+        if self._pid != os.getpid():
+            raise NewsIndexError(
+                f"the index {self.path} was opened in process {self._pid}, not in this one "
+                f"({os.getpid()}, a forked child): open it again here with NewsIndex.open"
+            )
 
     def _check_open(self) -> None:
         if self._closed:

@@ -24,7 +24,7 @@ from helpers import cli_env, errors_in_threads
 
 import newsindex.index as index_module
 import newsindex.vectors as vectors_module
-from newsindex import Article, IndexLockedError, NewsIndex
+from newsindex import Article, IndexLockedError, NewsIndex, NewsIndexError
 from newsindex.search import Searcher
 
 TESTS = Path(__file__).resolve().parent
@@ -496,3 +496,48 @@ def test_two_threads_encode_through_one_full_cache() -> None:
 
     assert errors_in_threads(lambda: indexer.encode(["the first text"]), other) == []
     assert list(indexer._cache) and len(indexer._cache) == 1
+
+
+# --- a handle inherited across fork ----------------------------------------------------------------
+
+
+def _in_forked_child(work: Callable[[], int]) -> int:
+    """Run ``work`` in a forked child; its return value is the child's exit status (99: it raised
+    something else)."""
+    pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        code = 99
+        try:
+            code = work()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_forked_child_cannot_use_its_parents_handle(tmp_path: Path, read_only: bool) -> None:
+    """The child gets a clear error before any lock or SQLite call (a lock another thread held at the
+    fork would stay held in the child); closing there does nothing, and the parent's handle works on."""
+    path = tmp_path / "ix"
+    with NewsIndex.open(path, model=HashingEmbedder()) as ix:  # type: ignore[arg-type]
+        ix.add(Article(id="a1", body="A ferry ran aground near the harbour."))
+    ix = NewsIndex.open(path, model=HashingEmbedder(), read_only=read_only)  # type: ignore[arg-type]
+
+    def child() -> int:
+        refused = 0
+        uses = (lambda: ix.search("ferry"), lambda: len(ix), lambda: ix.engines, lambda: ix.delete("a1"))
+        for use in uses:
+            try:
+                use()
+            except NewsIndexError as exc:
+                refused += "forked child" in str(exc) and "NewsIndex.open" in str(exc)
+        ix.close()  # nothing to release in the child
+        return 10 + refused
+
+    assert _in_forked_child(child) == 14
+    assert [hit.article.id for hit in ix.search("ferry")] == ["a1"] and len(ix) == 1
+    ix.close()
+    with NewsIndex.open(path, model=HashingEmbedder()) as again:  # type: ignore[arg-type]
+        assert len(again) == 1
