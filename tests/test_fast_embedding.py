@@ -468,5 +468,6 @@ def test_int8_vectors_stay_close_to_torch() -> None:
     got = quantised.encode(sentences)
     expected = SentenceTransformerEmbedder(backend="torch").encode(sentences)
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
-    # 0.984 was the lowest of 600 BBC passages (benchmarks/int8_check.py).
-    assert (got * expected).sum(axis=1).min() > 0.97
+    # 0.9957 was the lowest of 600 BBC passages (benchmarks/int8_check.py, against float32), and
+    # these four give 0.997-0.998; session 13's model (down-projections in float) gave 0.984 at worst.
+    assert (got * expected).sum(axis=1).min() > 0.99
