@@ -323,8 +323,8 @@ def _quantize(source: Path, work: Path) -> dict[str, Any]:
     feeds = [reference._feeds([encoding], len(encoding.ids)) for encoding in map(encode, calibration_texts())]
     try:
         counts = quantize_model(ov, source / "model.xml", feeds, work / "model.xml")
-    except RuntimeError as exc:  # OpenVINO reports graph and compile errors as RuntimeError
-        raise Int8Error(f"OpenVINO could not quantise the model: {exc}") from exc
+    except Exception as exc:  # graph surgery on an unforeseen model: the float model still serves
+        raise Int8Error(f"the model could not be quantised: {type(exc).__name__}: {exc}") from exc
     if counts["int8_layers"] == 0:
         raise Int8Error("the model has no linear layers with constant weights to quantise")
     shutil.copyfile(source / "tokenizer.json", work / "tokenizer.json")

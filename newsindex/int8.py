@@ -137,10 +137,12 @@ def quantize_model(
     model = ov.Core().read_model(str(model_file))
     shared: dict[tuple[str, int], Any] = {}
     layers = _linear_layers(model)
+    # Named as calibrated: a layer whose input is rewired below (a float branch added to an earlier
+    # layer's output) reads a new node, which has no range of its own.
+    keys = [_source_key(layer.input(0).get_source_output()) for layer in layers]
     float_channels = 0
-    for layer in layers:
+    for layer, key in zip(layers, keys, strict=True):
         source = layer.input(0).get_source_output()
-        key = _source_key(source)
         low_c, high_c = ranges[key]
         outliers = outlier_channels(low_c, high_c)
         float_channels += outliers.size

@@ -436,6 +436,66 @@ def test_outlier_channels_are_the_few_far_wider_than_the_rest() -> None:
     assert outlier_channels(-np.ones(64, np.float32), np.full(64, OUTLIER_FACTOR, np.float32)).size == 0
 
 
+def _small_model(kind: str, dim: int = 64, hidden: int = 48) -> Any:
+    """A float OpenVINO model of linear layers: ``chain`` (a layer reading the previous one's biased
+    output directly), ``transposed`` (weights stored transposed) or ``shared`` (three layers reading
+    one tensor, as query, key and value do)."""
+    import openvino as ov
+    from openvino import opset13 as ops
+
+    rng = np.random.default_rng(1)
+
+    def weights(*shape: int) -> Any:
+        return ops.constant((rng.normal(size=shape) * 0.1).astype(np.float32))
+
+    x = ops.parameter([1, -1, dim], np.float32, name="x")
+    if kind == "chain":
+        first = ops.add(ops.matmul(x, weights(dim, hidden), False, False), weights(hidden))
+        out = ops.add(ops.matmul(first, weights(hidden, dim), False, False), weights(dim))
+    elif kind == "transposed":
+        out = ops.relu(ops.matmul(x, weights(hidden, dim), False, True))
+    else:
+        heads = [ops.matmul(x, weights(dim, hidden), False, False) for _ in range(3)]
+        out = ops.concat([ops.add(head, weights(hidden)) for head in heads], -1)
+    return ov.Model([out.output(0)], [x], kind)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("openvino") is None, reason="needs openvino")
+@pytest.mark.parametrize(
+    ("kind", "layers", "inputs"), [("chain", 2, 2), ("transposed", 1, 1), ("shared", 3, 1)]
+)
+def test_quantize_model_keeps_small_models_close(tmp_path: Path, kind: str, layers: int, inputs: int) -> None:
+    """Quantised with an input channel 30 times wider than the rest (multiplied in float), the int8
+    model gives nearly the float model's outputs; a chain of layers quantised too (it once failed with
+    KeyError: the second layer read the first one's rewired output, which had no range)."""
+    import openvino as ov
+
+    from newsindex.int8 import quantize_model
+
+    source, target = tmp_path / "float.xml", tmp_path / "int8.xml"
+    ov.save_model(_small_model(kind), str(source), compress_to_fp16=False)
+    rng = np.random.default_rng(2)
+
+    def feed() -> dict[str, Any]:
+        values = rng.normal(size=(1, 5, 64)).astype(np.float32)
+        values[..., 3] *= 30
+        return {"x": values}
+
+    counts = quantize_model(ov, source, [feed() for _ in range(8)], target)
+    assert counts["int8_layers"] == layers and counts["float_channels"] >= 1
+    core = ov.Core()
+    exact, quantised = (
+        core.compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"}) for path in (source, target)
+    )
+    kinds = [node.get_type_name() for node in core.read_model(str(target)).get_ordered_ops()]
+    # One per weight matrix, and one per tensor the layers read (shared by the layers reading it).
+    assert kinds.count("FakeQuantize") == layers + inputs and "Gather" in kinds
+    for _ in range(4):
+        inputs = feed()
+        a, b = (np.asarray(model(inputs)[0]).ravel() for model in (exact, quantised))
+        assert float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)) > 0.999
+
+
 def test_calibration_texts_ship_with_the_package() -> None:
     from newsindex.int8 import calibration_digest, calibration_texts
 
@@ -471,3 +531,28 @@ def test_int8_vectors_stay_close_to_torch() -> None:
     # 0.9957 was the lowest of 600 BBC passages (benchmarks/int8_check.py, against float32), and
     # these four give 0.997-0.998; session 13's model (down-projections in float) gave 0.984 at worst.
     assert (got * expected).sum(axis=1).min() > 0.99
+
+
+@pytest.mark.skipif(
+    not HAS_FAST, reason="the fast path needs openvino and onnx (pip install 'newsindex[fast]')"
+)
+@pytest.mark.usefixtures("no_env")
+def test_an_unforeseen_failure_to_quantise_is_an_int8_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the graph surgery raises becomes Int8Error, the one failure after which ``auto``
+    still serves the float model (a KeyError once escaped it)."""
+    import newsindex.int8
+
+    embedder = SentenceTransformerEmbedder(backend="openvino")
+    embedder.encode(["loads the float model"])
+    fast: Any = embedder._fast
+    export = fast._model_file.parent
+
+    def broken(*args: object) -> dict[str, int]:
+        raise KeyError(("Add_38893", 0))
+
+    monkeypatch.setattr(newsindex.int8, "quantize_model", broken)
+    with pytest.raises(Int8Error, match="could not be quantised: KeyError") as caught:
+        fast_inference._quantize(export, tmp_path)
+    assert isinstance(caught.value.__cause__, KeyError)
