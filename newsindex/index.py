@@ -9,6 +9,7 @@ that reopens consistent.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -315,10 +316,14 @@ class NewsIndex:
             self._lock = WriterLock(path / LOCK_FILE, timeout=lock_timeout)
             for leftover in path.glob("*.tmp"):  # from a save a crash interrupted; we hold the lock
                 leftover.unlink(missing_ok=True)
+        store: Store | None = None
         try:
-            self._store = Store(store_path, read_only=read_only)
+            store = self._store = Store(store_path, read_only=read_only)
             self._open_store(model, batch_size)
         except BaseException:
+            if store is not None:
+                with contextlib.suppress(Exception):  # the error to report is the one raised above
+                    store.close()
             if self._lock is not None:
                 self._lock.release()
             raise
@@ -797,6 +802,7 @@ class NewsIndex:
 
     def _flush(self, batch: list[Article], report: AddReport, seen: int, progress: AddProgress | None) -> int:
         """Embed and commit one batch; returns how many articles it held."""
+        self._check_open()  # a progress callback may have closed the handle after the last batch
         store = self._store
         keep_terms = self.merge_policy.event_terms
         existing = store.existing([a.id for a in batch])

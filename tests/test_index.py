@@ -30,6 +30,7 @@ from newsindex import (
     ReadOnlyError,
     SearchHit,
 )
+from newsindex.index import BATCH_ARTICLES
 
 MODES = ("dense", "lexical", "hybrid")
 TESTS = Path(__file__).resolve().parent
@@ -746,6 +747,32 @@ def test_different_model_name_is_a_model_mismatch(tmp_path: Path) -> None:
     # A failed open releases the writer lock.
     with open_ix(path) as index:
         assert len(index) == 1
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts open files through /proc")
+def test_a_failed_open_closes_its_store(tmp_path: Path) -> None:
+    """Not left to the garbage collector: the failed handle lives on in the exception's traceback."""
+    path = tmp_path / "ix"
+    with open_ix(path) as index:
+        index.add(art(1, "x"))
+
+    def store_files_open() -> int:
+        fds = Path("/proc/self/fd")
+        return sum(str(path) in os.path.realpath(fds / fd) for fd in os.listdir(fds))
+
+    with pytest.raises(ModelMismatchError) as info:
+        open_ix(path, HashingEmbedder(name="test/other"))
+    assert info.value.__traceback__ is not None and store_files_open() == 0
+
+
+def test_a_progress_callback_that_closes_the_index_stops_the_add(tmp_path: Path) -> None:
+    """The next batch raises that the index is closed (not an SQLite error); committed batches stay."""
+    index = open_ix(tmp_path / "ix")
+    articles = [art(i, f"Report number {i}.") for i in range(BATCH_ARTICLES + 5)]
+    with pytest.raises(NewsIndexError, match="is closed"):
+        index.add(articles, progress=lambda n, done: index.close())
+    with open_ix(tmp_path / "ix") as again:
+        assert len(again) == BATCH_ARTICLES
 
 
 def test_same_name_different_dimension_is_a_model_mismatch(tmp_path: Path) -> None:
