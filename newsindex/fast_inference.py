@@ -291,8 +291,9 @@ def _load_int8(
 
     def build(work: Path) -> dict[str, Any]:
         # Opened, not only listed: a damaged export is moved aside here and made again below.
-        if _open_cached(export, "f32") is not None:
-            return _quantize(export, work)
+        reference = _open_cached(export, "f32")
+        if reference is not None:
+            return _quantize(export, work, reference)
         source = work / "float"
         source.mkdir()
         _export(model_dir, source, load_torch_model)
@@ -307,18 +308,20 @@ def _load_int8(
     return _build_and_open(target, build, precision)
 
 
-def _quantize(source: Path, work: Path) -> dict[str, Any]:
-    """Quantise the float export in ``source`` into ``work``; check it against the float model."""
+def _quantize(source: Path, work: Path, reference: OpenVinoEncoder | None = None) -> dict[str, Any]:
+    """Quantise the float export in ``source`` into ``work``; check it against the float model
+    (``reference``: that export already opened in float32, else it is opened here)."""
     from .int8 import calibration_digest, calibration_texts, quantize_model
 
     ov = _openvino()
-    meta = _read_meta(source)
+    meta = reference.meta if reference is not None else _read_meta(source)
     if meta is None:
         raise FastPathError(f"the OpenVINO export {source} vanished before it could be quantised")
-    try:
-        reference = OpenVinoEncoder(source, meta, precision="f32")
-    except Exception as exc:  # any failure to open it (tokenizers raises bare Exception)
-        raise Int8Error(f"cannot open the float model {source} to quantise it: {exc}") from exc
+    if reference is None:
+        try:
+            reference = OpenVinoEncoder(source, meta, precision="f32")
+        except Exception as exc:  # any failure to open it (tokenizers raises bare Exception)
+            raise Int8Error(f"cannot open the float model {source} to quantise it: {exc}") from exc
     encode = reference._tokenizer.encode
     feeds = [reference._feeds([encoding], len(encoding.ids)) for encoding in map(encode, calibration_texts())]
     try:

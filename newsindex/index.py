@@ -114,32 +114,38 @@ def _mapped_sqlite_errors(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _reading(method: Callable[P, R]) -> Callable[P, R]:
-    """Run a reading method under the handle's read lock (see ``NewsIndex._rw``)."""
+def _holding(
+    lock: Callable[[NewsIndex], contextlib.AbstractContextManager[object]],
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Run a method under one of the handle's locks, ``lock(index)``, after the fork check (which
+    comes first: a lock another thread held at a fork stays held in the child)."""
 
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        index = args[0]
-        assert isinstance(index, NewsIndex)
-        index._check_process()
-        with index._rw.reading():
-            return method(*args, **kwargs)
+    def decorate(method: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(method)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            index = args[0]
+            assert isinstance(index, NewsIndex)
+            index._check_process()
+            with lock(index):
+                return method(*args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate
 
 
-def _one_writer(method: Callable[P, R]) -> Callable[P, R]:
-    """Run a writing method alone among the handle's writers (see ``NewsIndex._write_mutex``)."""
+def _read_lock(index: NewsIndex) -> contextlib.AbstractContextManager[object]:
+    return index._rw.reading()
 
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        index = args[0]
-        assert isinstance(index, NewsIndex)
-        index._check_process()
-        with index._write_mutex:
-            return method(*args, **kwargs)
 
-    return wrapper
+def _writer_mutex(index: NewsIndex) -> contextlib.AbstractContextManager[object]:
+    return index._write_mutex
+
+
+#: Reading methods share the handle's read lock (see ``NewsIndex._rw``).
+_reading = _holding(_read_lock)
+#: Writing methods run alone among the handle's writers (see ``NewsIndex._write_mutex``).
+_one_writer = _holding(_writer_mutex)
 
 
 def _recorded_recall(manifest: Path) -> float | None:
@@ -613,12 +619,15 @@ class NewsIndex:
         before they were recorded, and for embedders that do not say."""
         self._check_process()
         with self._rw.reading():  # not an add's engine before its commit
-            return _engines(self._store.meta().get(ENGINES_KEY))
+            return self._stored_engines()
+
+    def _stored_engines(self) -> list[str]:
+        return _engines(self._store.meta().get(ENGINES_KEY))
 
     def _record_engine(self) -> None:
         """Add the embedder's engine to the store's list (inside the add's transaction)."""
         engine = getattr(self.indexer.embedder, "engine", None)
-        engines = self.engines
+        engines = self._stored_engines()
         if isinstance(engine, str) and engine not in engines:
             self._store.set_meta(ENGINES_KEY, json.dumps([*engines, engine]))
 

@@ -335,7 +335,7 @@ def test_an_export_published_first_by_another_process_wins(tmp_path: Path, model
     assert not fast_inference._publish(ours, damaged)
 
 
-def fake_quantize(source: Path, work: Path) -> dict[str, Any]:
+def fake_quantize(source: Path, work: Path, reference: object = None) -> dict[str, Any]:
     """Writes what _quantize writes, with tiny contents, from a whole export in ``source``."""
     assert fast_inference._read_meta(source) is not None
     for name in ("model.xml", "model.bin", "tokenizer.json"):
@@ -353,7 +353,7 @@ def test_int8_model_is_made_once_from_the_export_and_reused(
     exports = Exports(monkeypatch)
     sources: list[Path] = []
 
-    def quantize(source: Path, work: Path) -> dict[str, Any]:
+    def quantize(source: Path, work: Path, reference: object = None) -> dict[str, Any]:
         sources.append(source)
         return fake_quantize(source, work)
 
