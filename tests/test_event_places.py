@@ -270,3 +270,29 @@ def test_what_places_a_town_outweighs_a_famous_namesake_or_the_village_rule() ->
     assert places("Floods hit Derna after storm Daniel, Libyan officials said.") == [
         ("Darnah", "LY", "Darnah")
     ]
+
+
+GERMAN = (
+    "Der Zulieferer will an seinem Stammsitz im bayerischen Schweinfurt bis Ende 2027 rund 1.200 Stellen "
+    "streichen. Das teilte das Unternehmen am Dienstag mit. Derzeit arbeiten in Schweinfurt etwa 4.800 "
+    "Menschen. Ein Teil der Produktion soll in ein Werk im tschechischen Pilsen verlagert werden, ein "
+    "anderer nach Berlin. Die Gewerkschaft hat für das Ende der Woche eine Kundgebung angekündigt."
+)
+
+
+def test_german_nouns_are_not_read_as_towns() -> None:
+    # "Ende" (end) is a town in Indonesia; in German every noun has a capital, so a capital says little.
+    found = [(p.text, p.location.country) for p in find_places(GERMAN)]
+    assert ("Ende", "ID") not in found
+    assert all(text != "Ende" for text, _ in found)
+    # A town named once with a cue ("in Schweinfurt") is a place where it stands without one too.
+    assert found.count(("Schweinfurt", "DE")) == 2
+    # Well-known places need no cue: by their own name (Berlin) or another spelling (Pilsen for Plzeň).
+    assert ("Berlin", "DE") in found
+    assert ("Pilsen", "CZ") in found
+
+
+def test_the_same_word_in_english_text_is_still_a_town() -> None:
+    # The stricter reading is for German text only: English text keeps its capitals as names.
+    english = "Floods cut the road between Maumere and Ende on Tuesday, officials in Flores said."
+    assert ("Ende", "ID") in [(p.text, p.location.country) for p in find_places(english)]

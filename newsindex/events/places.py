@@ -261,6 +261,15 @@ _ALONE_ALTERNATE = 100_000  # known only by another spelling ("Kiev")
 _SENTENCE_START = 100_000
 _INSIDE_NAME = 500_000  # a part of a longer name ("The Kyiv Independent")
 _COMMON_WORD_ALONE = 50_000  # also an English word ("Reading", "Nice")
+# German function words that are not English words, and how many of a text's words they must be.
+_GERMAN_FUNCTION_WORDS = word_set(
+    """
+    der das und nicht ist mit von den dem des ein eine einer einem einen sich auf für wird sind werden
+    wurde auch zum zur im bei nach dass oder aber noch über vom beim sei seit
+    """
+)
+_GERMAN_SHARE = 0.1
+_GERMAN_MIN_WORDS = 20
 
 
 @dataclass(slots=True)
@@ -306,6 +315,8 @@ def find_places(text: str, *, base: int = 0, country_hint: str | None = None) ->
     gazetteer = load_gazetteer()
     words = _words(text)
     spans = [span for span in _spans(text, words, gazetteer) if _reads_as_place(text, words, span, gazetteer)]
+    if _capitalises_nouns(words):
+        spans = _without_capitalised_nouns(spans)
     _link_containers(text, spans)
     _spread_over_lists(text, spans)
     _resolve(text, spans, country_hint)
@@ -409,7 +420,7 @@ def _reads_as_place(text: str, words: list[_Word], span: _Span, gazetteer: Gazet
             return False
         return _biggest_town(span) >= _INSIDE_NAME
     canonical = _biggest(span, canonical_only=True)
-    known = max(canonical, min(_biggest(span, canonical_only=False), _ALONE_ALTERNATE))
+    known = _known(span)
     has_region = any(place.kind == "admin1" for place in span.candidates)
     if len(span_words) == 1 and span.key in gazetteer.openers and canonical < _SENTENCE_START:
         return False  # "Al", "San", "Abu": the first word of a name, not a name
@@ -430,6 +441,38 @@ def _reads_as_place(text: str, words: list[_Word], span: _Span, gazetteer: Gazet
         # Known only by another spelling: only well-known places ("Kiev") stand alone.
         return _biggest(span, canonical_only=False) >= _ALONE_ALTERNATE
     return True
+
+
+def _capitalises_nouns(words: list[_Word]) -> bool:
+    """Whether the text is German, where every noun starts with a capital: its own function words are
+    at least a tenth of its words (a few per sentence; in English text they hardly occur)."""
+    if len(words) < _GERMAN_MIN_WORDS:
+        return False
+    hits = sum(1 for word in words if word.text in _GERMAN_FUNCTION_WORDS)
+    return hits >= _GERMAN_SHARE * len(words)
+
+
+def _without_capitalised_nouns(spans: list[_Span]) -> list[_Span]:
+    """In German text a capital does not mark a name ("bis Ende 2027" is not the town of Ende): a
+    single word with no cue stays a place only if it is a country or well known, or if the text also
+    names it where a cue says a place is meant ("im bayerischen Schweinfurt", then "in Schweinfurt")."""
+    cued = {span.key for span in spans if span.cue}
+    return [
+        span
+        for span in spans
+        if span.cue
+        or span.first != span.last
+        or span.key in cued
+        or any(place.kind == "country" for place in span.candidates)
+        or _known(span) >= _SENTENCE_START
+    ]
+
+
+def _known(span: _Span) -> int:
+    """How well known the span's name is: the population of the largest place of exactly this name, or
+    of one it is another spelling of, counted at most as a well-known place ("Kiev", "Pilsen")."""
+    canonical = _biggest(span, canonical_only=True)
+    return max(canonical, min(_biggest(span, canonical_only=False), _ALONE_ALTERNATE))
 
 
 def _ordinary_word_as_place(text: str, span: _Span) -> bool:
