@@ -204,6 +204,51 @@ def test_combine_prefers_exact_of_equal_figures() -> None:
     assert combine_casualties(mentions).approximate is False
 
 
+def test_a_seasons_total_is_not_one_events_toll() -> None:
+    text = (
+        "Two skiers were killed on Saturday when an avalanche swept them away near St. Anton. "
+        "Avalanches have now killed 11 people in Austria this winter, the board said."
+    )
+    mentions = find_casualties(text)
+    assert [(m.killed, m.running) for m in mentions] == [(2, False), (11, True)]
+    assert combine_casualties(mentions).killed == 2
+    # Where a season's total is all the report gives, it is still the figure given.
+    alone = find_casualties("At least 11 people have been killed in avalanches this winter.")
+    assert [(m.killed, m.running) for m in alone] == [(11, True)]
+    assert combine_casualties(alone).killed == 11
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Eleven people have died in avalanches in Austria this winter.",
+        "Avalanches have so far killed 11 people this winter.",
+        "This winter, avalanches have killed 11 people in Austria.",
+        "Floods have killed 11 people since the start of the year.",
+        "Floods have killed 11 people since January, the agency said.",
+        "Gunmen have killed 11 policemen, soldiers and security guards in the capital this year.",
+    ],
+)
+def test_running_totals(text: str) -> None:
+    assert [(m.killed, m.running) for m in find_casualties(text)] == [(11, True)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The strike killed 40 people, the deadliest attack this year.",  # one event, with a superlative
+        "The earthquake has killed at least 40 people, making it the deadliest disaster this year.",
+        "The earthquake has killed 40 people so far, officials said.",  # the latest toll of one event
+        "Shelling killed 40 people on Monday, when talks resumed since January had stalled.",
+        "At least 40 people have been killed in floods that hit the region earlier this month.",
+        "At least 40 people have been killed since the start of the siege on Monday.",
+        "Forty skiers have been killed in Tyrol\n\nThis winter has been harsh.",  # a headline, no full stop
+    ],
+)
+def test_one_events_toll_is_not_a_running_total(text: str) -> None:
+    assert [(m.killed, m.running) for m in find_casualties(text)] == [(40, False)]
+
+
 # --- quantities ---------------------------------------------------------------------------------------
 
 

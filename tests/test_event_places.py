@@ -296,3 +296,40 @@ def test_the_same_word_in_english_text_is_still_a_town() -> None:
     # The stricter reading is for German text only: English text keeps its capitals as names.
     english = "Floods cut the road between Maumere and Ende on Tuesday, officials in Flores said."
     assert ("Ende", "ID") in [(p.text, p.location.country) for p in find_places(english)]
+
+
+def test_a_river_is_not_the_region_of_its_name() -> None:
+    # Limpopo is a province of South Africa; the river runs through Mozambique.
+    assert places("Days of rain swelled the Limpopo river in southern Mozambique.") == [
+        ("Mozambique", "MZ", None)
+    ]
+    assert ("Limpopo", "ZA") in [(p[0], p[1]) for p in places("Floods hit Limpopo province.")]
+    assert "Dnipro" not in [p[0] for p in places("Troops crossed the Dnipro River at night.")]
+    assert places("A boat capsized on the Niger River near Mopti.") == [("Mopti", "ML", "Mopti")]
+    assert [p[0] for p in places("Floods along the Kabul and Swat rivers killed 12 in Charsadda.")] == [
+        "Charsadda"
+    ]
+    # "river" as a qualifier of something in the town is still the town.
+    assert ("Kherson", "UA") in [(p[0], p[1]) for p in places("Shelling hit the Kherson river port.")]
+
+
+def test_short_texts_with_german_particles_are_not_german() -> None:
+    # Names and French "des" bring a few German-looking words; too few different ones to read as German.
+    english = (
+        "EU chief Ursula von der Leyen visited Kalush on Friday and said the bloc would rebuild the school."
+    )
+    assert "Kalush" in [p[0] for p in places(english)]
+    french = (
+        "Des centaines d'agriculteurs ont bloqué des routes autour de Wavre lundi, selon des sources "
+        "policières citées par des médias locaux belges."
+    )
+    assert "Wavre" in [p[0] for p in places(french)]
+
+
+def test_in_german_a_cue_does_not_make_a_noun_an_old_spelling_of_a_village() -> None:
+    # "in Höhe von" (to the amount of): Höhe is only another spelling of a small Polish village.
+    text = (
+        "Der Konzern will Kosten in Höhe von zwei Milliarden Euro sparen, teilte das Unternehmen am "
+        "Dienstag in Stuttgart mit. Die Gewerkschaft ist dagegen und kündigte Proteste an."
+    )
+    assert [p[0] for p in places(text)] == ["Stuttgart"]

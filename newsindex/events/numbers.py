@@ -218,7 +218,9 @@ class CasualtyMention:
     """People killed and injured as one passage reports them; offsets into the article body.
 
     ``coded`` marks a figure the text states as the one to record for this event (ACLED's "fatalities
-    coded as 3"); :func:`combine_casualties` prefers it to every other killed figure.
+    coded as 3"); :func:`combine_casualties` prefers it to every other killed figure. ``running`` marks a
+    total over a season or a year ("have killed 11 people this winter"), which counts only where the
+    event has no figure of its own.
     """
 
     start: int
@@ -228,6 +230,7 @@ class CasualtyMention:
     injured: int | None
     approximate: bool
     coded: bool = False
+    running: bool = False
 
 
 _Kind = Literal["killed", "injured"]
@@ -333,22 +336,40 @@ def find_casualties(text: str, *, base: int = 0) -> list[CasualtyMention]:
     mentions.sort(key=lambda m: (m.start, m.end))
     return [
         CasualtyMention(
-            m.start + base, m.end + base, text[m.start : m.end], m.killed, m.injured, m.approximate, m.coded
+            m.start + base,
+            m.end + base,
+            text[m.start : m.end],
+            m.killed,
+            m.injured,
+            m.approximate,
+            m.coded,
+            running=_running_total(masked, m.start, m.end),
         )
         for m in mentions
     ]
 
 
 def combine_casualties(mentions: Sequence[CasualtyMention]) -> Casualties:
-    """Merge the mentions of one event: the highest figure per field, 0 only when reported as none.
+    """Merge the mentions of one event: the highest figure per field, 0 only when reported as none; a
+    running total (:attr:`CasualtyMention.running`) only where the event has no figure of its own.
 
     A coded figure (ACLED's "fatalities coded as N") overrides the other killed figures. ``approximate``
     is set when a figure used is approximate.
     """
     coded = [m for m in mentions if m.coded and m.killed is not None]
-    killed, killed_approx = _merge_field([(m.killed, m.approximate) for m in (coded or mentions)])
-    injured, injured_approx = _merge_field([(m.injured, m.approximate) for m in mentions])
+    killed, killed_approx = _merge_field(
+        _own_first([(m.killed, m.approximate, m.running) for m in (coded or mentions)])
+    )
+    injured, injured_approx = _merge_field(
+        _own_first([(m.injured, m.approximate, m.running) for m in mentions])
+    )
     return Casualties(killed=killed, injured=injured, approximate=killed_approx or injured_approx)
+
+
+def _own_first(figures: Sequence[tuple[int | None, bool, bool]]) -> list[tuple[int | None, bool]]:
+    """The (value, approximate) figures of a field, without running totals where the event has its own."""
+    own = [(value, approx) for value, approx, running in figures if value is not None and not running]
+    return own or [(value, approx) for value, approx, _ in figures]
 
 
 def _merge_field(figures: Sequence[tuple[int | None, bool]]) -> tuple[int | None, bool]:
@@ -1009,6 +1030,37 @@ _PAST = re.compile(
     r"|december)\s+)?(?:19|20)\d\d|during\s+the\s+(?:19|20)\d\d|since\s+the\s+beginning)\b",
     re.IGNORECASE,
 )
+
+
+# A running total over many happenings, not one event's toll: with a perfect tense and a season or a
+# year, "avalanches have now killed 11 people in Austria this winter". Not "the deadliest attack this
+# year" (one event, a superlative) or "floods that hit earlier this month" (the date of one event);
+# "so far" is most often the latest toll of the one event reported.
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_SEASON = r"(?:year|winter|summer|spring|autumn|fall|season|month)"
+_PERIOD = (
+    rf"(?<!earlier )(?<!later )(?<!late )(?<!last )\bthis\s+{_SEASON}\b"
+    rf"|\bsince\s+(?:the\s+(?:start|beginning)\s+of\s+(?:the|this)\s+{_SEASON}|(?:{_MONTHS})\b)"
+)
+_PERIOD_AFTER = re.compile(rf"[^.;\n]{{0,60}}?(?:{_PERIOD})", re.IGNORECASE)
+_PERIOD_ANYWHERE = re.compile(_PERIOD, re.IGNORECASE)
+_SUPERLATIVE = re.compile(
+    r"\b(?:deadliest|worst|bloodiest|heaviest|biggest|largest|highest|most\s+\w+)\b", re.IGNORECASE
+)
+_PERFECT_IN = re.compile(r"\b(?:have|has)\s+(?:\w+\s+){0,2}?(?:been|died|perished)\b", re.IGNORECASE)
+_PERFECT_BEFORE = re.compile(r"\b(?:have|has)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
+
+
+def _running_total(text: str, start: int, end: int) -> bool:
+    """Whether the figure at ``text[start:end]`` counts the dead or hurt of a season or a year so far."""
+    perfect = _PERFECT_IN.search(text, start, end) or _PERFECT_BEFORE.search(text[max(0, start - 30) : start])
+    if not perfect:
+        return False
+    after = _PERIOD_AFTER.match(text, end) or _PERIOD_ANYWHERE.search(text, start, end)
+    if after is not None:
+        return not _SUPERLATIVE.search(text, end, after.end())
+    # "This winter, avalanches have killed 11 people": the period may open the sentence.
+    return _PERIOD_ANYWHERE.search(text, _sentence_start(text, start), start) is not None
 
 
 _ACCUSED = re.compile(

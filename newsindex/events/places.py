@@ -231,6 +231,12 @@ _SPEECH = word_set(
     """
 )
 # Nouns after a name that make it a qualifier of people ("Fano militias"), not the place of the event.
+_RIVER = word_set("river rivers river's river’s rivers' rivers’")
+# "the Kabul and Swat rivers": the first name of a list of rivers; "the Kherson river port" is the town.
+_RIVER_LIST = re.compile(r"(?:\s*,\s*[A-Z][\w'’-]*)*,?\s+(?:and|or)\s+[A-Z][\w'’-]*\s+[Rr]ivers\b")
+_RIVER_TRADE = re.compile(
+    r"\s+[Rr]iver\s+(?:port|ports|ferry|ferries|terminal|bus|buses|taxi|taxis|cruise|cruises)\b"
+)
 _GROUP_NOUNS = word_set(
     """
     militia militias militants militant fighters fighter rebels rebel forces troops members supporters
@@ -261,15 +267,17 @@ _ALONE_ALTERNATE = 100_000  # known only by another spelling ("Kiev")
 _SENTENCE_START = 100_000
 _INSIDE_NAME = 500_000  # a part of a longer name ("The Kyiv Independent")
 _COMMON_WORD_ALONE = 50_000  # also an English word ("Reading", "Nice")
-# German function words that are not English words, and how many of a text's words they must be.
+# German function words that are neither English nor French, the share of a text's words they must
+# make up, and how many different ones must occur.
 _GERMAN_FUNCTION_WORDS = word_set(
     """
-    der das und nicht ist mit von den dem des ein eine einer einem einen sich auf für wird sind werden
+    der das und nicht ist mit von den dem ein eine einer einem einen sich auf für wird sind werden
     wurde auch zum zur im bei nach dass oder aber noch über vom beim sei seit
     """
 )
 _GERMAN_SHARE = 0.1
 _GERMAN_MIN_WORDS = 20
+_GERMAN_DISTINCT = 4
 
 
 @dataclass(slots=True)
@@ -397,6 +405,9 @@ def _joined(text: str, words: list[_Word], k: int) -> bool:
 
 def _reads_as_place(text: str, words: list[_Word], span: _Span, gazetteer: Gazetteer) -> bool:
     span_words = words[span.first : span.last + 1]
+    if _names_a_river(text, span):
+        # "swelled the Limpopo river", "on the Niger River": the river, not the region, town or country.
+        return False
     if any(place.kind == "country" for place in span.candidates) and span.key in load_countries().codes:
         return True
     if all(word.text.isupper() and len(word.text) > 1 for word in span_words):
@@ -445,26 +456,28 @@ def _reads_as_place(text: str, words: list[_Word], span: _Span, gazetteer: Gazet
 
 def _capitalises_nouns(words: list[_Word]) -> bool:
     """Whether the text is German, where every noun starts with a capital: its own function words are
-    at least a tenth of its words (a few per sentence; in English text they hardly occur)."""
+    at least a tenth of its words, and several different ones (a name such as "von der Leyen" brings
+    two; in English text they hardly occur otherwise)."""
     if len(words) < _GERMAN_MIN_WORDS:
         return False
-    hits = sum(1 for word in words if word.text in _GERMAN_FUNCTION_WORDS)
-    return hits >= _GERMAN_SHARE * len(words)
+    hits = [word.text for word in words if word.text in _GERMAN_FUNCTION_WORDS]
+    return len(hits) >= _GERMAN_SHARE * len(words) and len(set(hits)) >= _GERMAN_DISTINCT
 
 
 def _without_capitalised_nouns(spans: list[_Span]) -> list[_Span]:
     """In German text a capital does not mark a name ("bis Ende 2027" is not the town of Ende): a
     single word with no cue stays a place only if it is a country or well known, or if the text also
-    names it where a cue says a place is meant ("im bayerischen Schweinfurt", then "in Schweinfurt")."""
-    cued = {span.key for span in spans if span.cue}
+    names it where a cue says a place is meant ("im bayerischen Schweinfurt", then "in Schweinfurt").
+    A cue does not save a word known only as another spelling of a small place: "in Höhe von" (to the
+    amount of) is not a Polish village once called Höhe."""
+    cued = {span.key for span in spans if span.cue and _biggest(span, canonical_only=True)}
     return [
         span
         for span in spans
-        if span.cue
-        or span.first != span.last
-        or span.key in cued
+        if span.first != span.last
         or any(place.kind == "country" for place in span.candidates)
         or _known(span) >= _SENTENCE_START
+        or span.key in cued
     ]
 
 
@@ -489,6 +502,12 @@ def _ordinary_word_as_place(text: str, span: _Span) -> bool:
         default=0,
     )
     return town >= _COMMON_WORD_ALONE and not _starts_sentence(text, span.start)
+
+
+def _names_a_river(text: str, span: _Span) -> bool:
+    if _RIVER_TRADE.match(text, span.end):
+        return False
+    return _followed_by(text, span, _RIVER) or _RIVER_LIST.match(text, span.end) is not None
 
 
 def _qualifies_plural(words: list[_Word], span: _Span) -> bool:
