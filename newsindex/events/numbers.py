@@ -368,7 +368,9 @@ def combine_casualties(mentions: Sequence[CasualtyMention]) -> Casualties:
 
 def _own_first(figures: Sequence[tuple[int | None, bool, bool]]) -> list[tuple[int | None, bool]]:
     """The (value, approximate) figures of a field, without running totals where the event has its own."""
-    own = [(value, approx) for value, approx, running in figures if value is not None and not running]
+    own: list[tuple[int | None, bool]] = [
+        (value, approx) for value, approx, running in figures if value is not None and not running
+    ]
     return own or [(value, approx) for value, approx, _ in figures]
 
 
