@@ -227,6 +227,7 @@ def test_a_seasons_total_is_not_one_events_toll() -> None:
         "Floods have killed 11 people since the start of the year.",
         "Floods have killed 11 people since January, the agency said.",
         "Gunmen have killed 11 policemen, soldiers and security guards in the capital this year.",
+        "Gunmen have killed 11 policemen, soldiers and security\nguards in the capital this year.",  # wrapped
     ],
 )
 def test_running_totals(text: str) -> None:
@@ -243,6 +244,11 @@ def test_running_totals(text: str) -> None:
         "At least 40 people have been killed in floods that hit the region earlier this month.",
         "At least 40 people have been killed since the start of the siege on Monday.",
         "Forty skiers have been killed in Tyrol\n\nThis winter has been harsh.",  # a headline, no full stop
+        "In the deadliest attack this year, gunmen have killed 40 villagers in Zamfara state.",
+        "At least 40 pilgrims have died during this year's Hajj after a crush at Mina.",
+        "Kenya floods: worst rains this year\n\nAt least 40 people have died in floods across Kenya.",
+        "At least 40 people have been killed in clashes that erupted earlier  this month.",
+        "Despite a truce in place since January, an air strike has killed 40 people in Gaza.",
     ],
 )
 def test_one_events_toll_is_not_a_running_total(text: str) -> None:

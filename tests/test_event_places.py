@@ -287,6 +287,8 @@ def test_german_nouns_are_not_read_as_towns() -> None:
     assert all(text != "Ende" for text, _ in found)
     # A town named once with a cue ("in Schweinfurt") is a place where it stands without one too.
     assert found.count(("Schweinfurt", "DE")) == 2
+    # A word before a year is a time, even where it is also a district of Berlin.
+    assert "Mitte" not in [p.text for p in find_places(GERMAN.replace("bis Ende 2027", "bis Mitte 2027"))]
     # Well-known places need no cue: by their own name (Berlin) or another spelling (Pilsen for Plzeň).
     assert ("Berlin", "DE") in found
     assert ("Pilsen", "CZ") in found
@@ -309,8 +311,10 @@ def test_a_river_is_not_the_region_of_its_name() -> None:
     assert [p[0] for p in places("Floods along the Kabul and Swat rivers killed 12 in Charsadda.")] == [
         "Charsadda"
     ]
-    # "river" as a qualifier of something in the town is still the town.
+    # "river" as a qualifier of something in the town is still the town, and so is a name without "the".
     assert ("Kherson", "UA") in [(p[0], p[1]) for p in places("Shelling hit the Kherson river port.")]
+    assert [p[0] for p in places("A car crashed into Sydney river on New Year's Eve.")] == ["Sydney"]
+    assert [p[0] for p in places("China river flood kills 12 in Hunan province.")] == ["China", "Hunan"]
 
 
 def test_short_texts_with_german_particles_are_not_german() -> None:

@@ -1036,16 +1036,19 @@ _PAST = re.compile(
 
 # A running total over many happenings, not one event's toll: with a perfect tense and a season or a
 # year, "avalanches have now killed 11 people in Austria this winter". Not "the deadliest attack this
-# year" (one event, a superlative) or "floods that hit earlier this month" (the date of one event);
-# "so far" is most often the latest toll of the one event reported.
+# year" (one event, a superlative), "this year's Hajj" (one event named), or "floods that hit earlier
+# this month" (the date of one event); "so far" is most often the latest toll of the one event reported.
 _MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _SEASON = r"(?:year|winter|summer|spring|autumn|fall|season|month)"
-_PERIOD = (
-    rf"(?<!earlier )(?<!later )(?<!late )(?<!last )\bthis\s+{_SEASON}\b"
-    rf"|\bsince\s+(?:the\s+(?:start|beginning)\s+of\s+(?:the|this)\s+{_SEASON}|(?:{_MONTHS})\b)"
+_PERIOD = re.compile(
+    rf"\bthis\s+{_SEASON}\b(?!['’])"
+    rf"|\bsince\s+(?:the\s+(?:start|beginning)\s+of\s+(?:the|this)\s+{_SEASON}\b|(?:{_MONTHS})\b)",
+    re.IGNORECASE,
 )
-_PERIOD_AFTER = re.compile(rf"[^.;\n]{{0,60}}?(?:{_PERIOD})", re.IGNORECASE)
-_PERIOD_ANYWHERE = re.compile(_PERIOD, re.IGNORECASE)
+_DATING = re.compile(r"\b(?:earlier|later|late|last)\s+$", re.IGNORECASE)
+# Where the words after a figure stop counting for it: a full stop, a semicolon or a blank line (a
+# line break alone does not: wire copy is wrapped mid-sentence).
+_CLAUSE_STOP = re.compile(r"[.;]|\n\s*\n")
 _SUPERLATIVE = re.compile(
     r"\b(?:deadliest|worst|bloodiest|heaviest|biggest|largest|highest|most\s+\w+)\b", re.IGNORECASE
 )
@@ -1053,16 +1056,31 @@ _PERFECT_IN = re.compile(r"\b(?:have|has)\s+(?:\w+\s+){0,2}?(?:been|died|perishe
 _PERFECT_BEFORE = re.compile(r"\b(?:have|has)\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
 
 
+def _period_between(text: str, start: int, end: int) -> re.Match[str] | None:
+    """The first season or year in ``text[start:end]`` that is not the date of one event."""
+    for match in _PERIOD.finditer(text, start, end):
+        if not _DATING.search(text[max(0, match.start() - 12) : match.start()]):
+            return match
+    return None
+
+
 def _running_total(text: str, start: int, end: int) -> bool:
     """Whether the figure at ``text[start:end]`` counts the dead or hurt of a season or a year so far."""
     perfect = _PERFECT_IN.search(text, start, end) or _PERFECT_BEFORE.search(text[max(0, start - 30) : start])
     if not perfect:
         return False
-    after = _PERIOD_AFTER.match(text, end) or _PERIOD_ANYWHERE.search(text, start, end)
-    if after is not None:
-        return not _SUPERLATIVE.search(text, end, after.end())
-    # "This winter, avalanches have killed 11 people": the period may open the sentence.
-    return _PERIOD_ANYWHERE.search(text, _sentence_start(text, start), start) is not None
+    sentence = _sentence_start(text, start)
+    stop = _CLAUSE_STOP.search(text, end, end + 60)
+    period = _period_between(text, start, stop.start() if stop else min(len(text), end + 60))
+    if period is None:
+        # "This winter, avalanches have killed 11 people": the period may open the sentence.
+        opening = _period_between(text, sentence, start)
+        if opening is None or text[sentence : opening.start()].strip(" \n\"'“‘"):
+            return False
+        period = opening
+    # A superlative anywhere from the sentence's start makes it one event: "the deadliest attack this
+    # year", "In the deadliest attack this year, gunmen have killed 30".
+    return not _SUPERLATIVE.search(text, min(sentence, period.start()), max(end, period.end()))
 
 
 _ACCUSED = re.compile(

@@ -230,13 +230,17 @@ _SPEECH = word_set(
     said says told added wrote stated reported announced claimed confirmed
     """
 )
-# Nouns after a name that make it a qualifier of people ("Fano militias"), not the place of the event.
 _RIVER = word_set("river rivers river's river’s rivers' rivers’")
-# "the Kabul and Swat rivers": the first name of a list of rivers; "the Kherson river port" is the town.
-_RIVER_LIST = re.compile(r"(?:\s*,\s*[A-Z][\w'’-]*)*,?\s+(?:and|or)\s+[A-Z][\w'’-]*\s+[Rr]ivers\b")
+# "the Kabul and Swat rivers": the first name of a list of rivers (a list of at most 8 names before
+# the last: a longer run of commas would be read again for each name in it).
+_RIVER_LIST = re.compile(r"(?:\s*,\s*[A-Z][\w'’-]*){0,8},?\s+(?:and|or)\s+[A-Z][\w'’-]*\s+[Rr]ivers\b")
+# What comes before a river's name: "the", then perhaps the names listed before it ("the Kabul and ").
+_BEFORE_RIVER = re.compile(r"\b[Tt]he\s+(?:[A-Z][\w'’-]*(?:\s*,\s*|\s+(?:and|or)\s+)){0,8}$")
+# "the Kherson river port" is the town.
 _RIVER_TRADE = re.compile(
     r"\s+[Rr]iver\s+(?:port|ports|ferry|ferries|terminal|bus|buses|taxi|taxis|cruise|cruises)\b"
 )
+# Nouns after a name that make it a qualifier of people ("Fano militias"), not the place of the event.
 _GROUP_NOUNS = word_set(
     """
     militia militias militants militant fighters fighter rebels rebel forces troops members supporters
@@ -278,6 +282,7 @@ _GERMAN_FUNCTION_WORDS = word_set(
 _GERMAN_SHARE = 0.1
 _GERMAN_MIN_WORDS = 20
 _GERMAN_DISTINCT = 4
+_BEFORE_A_YEAR = re.compile(r"\s+(?:19|20)\d\d\b")
 
 
 @dataclass(slots=True)
@@ -324,7 +329,7 @@ def find_places(text: str, *, base: int = 0, country_hint: str | None = None) ->
     words = _words(text)
     spans = [span for span in _spans(text, words, gazetteer) if _reads_as_place(text, words, span, gazetteer)]
     if _capitalises_nouns(words):
-        spans = _without_capitalised_nouns(spans)
+        spans = _without_capitalised_nouns(text, spans)
     _link_containers(text, spans)
     _spread_over_lists(text, spans)
     _resolve(text, spans, country_hint)
@@ -464,20 +469,22 @@ def _capitalises_nouns(words: list[_Word]) -> bool:
     return len(hits) >= _GERMAN_SHARE * len(words) and len(set(hits)) >= _GERMAN_DISTINCT
 
 
-def _without_capitalised_nouns(spans: list[_Span]) -> list[_Span]:
+def _without_capitalised_nouns(text: str, spans: list[_Span]) -> list[_Span]:
     """In German text a capital does not mark a name ("bis Ende 2027" is not the town of Ende): a
     single word with no cue stays a place only if it is a country or well known, or if the text also
     names it where a cue says a place is meant ("im bayerischen Schweinfurt", then "in Schweinfurt").
     A cue does not save a word known only as another spelling of a small place: "in Höhe von" (to the
-    amount of) is not a Polish village once called Höhe."""
+    amount of) is not a Polish village once called Höhe. A word before a year is a time, not a place
+    ("bis Mitte 2027", though Mitte is a district of Berlin)."""
     cued = {span.key for span in spans if span.cue and _biggest(span, canonical_only=True)}
     return [
         span
         for span in spans
         if span.first != span.last
         or any(place.kind == "country" for place in span.candidates)
-        or _known(span) >= _SENTENCE_START
-        or span.key in cued
+        or (
+            (_known(span) >= _SENTENCE_START or span.key in cued) and not _BEFORE_A_YEAR.match(text, span.end)
+        )
     ]
 
 
@@ -505,9 +512,13 @@ def _ordinary_word_as_place(text: str, span: _Span) -> bool:
 
 
 def _names_a_river(text: str, span: _Span) -> bool:
+    """Whether the span names a river: "the" before it, "river" after it or a list ending in "rivers"
+    ("the Limpopo river", "the Kabul and Swat rivers"). Without "the" the name is often the place
+    ("China river flood", "crashed into Sydney river")."""
     if _RIVER_TRADE.match(text, span.end):
         return False
-    return _followed_by(text, span, _RIVER) or _RIVER_LIST.match(text, span.end) is not None
+    river = _followed_by(text, span, _RIVER) or _RIVER_LIST.match(text, span.end, span.end + 300) is not None
+    return river and _BEFORE_RIVER.search(text[max(0, span.start - 300) : span.start]) is not None
 
 
 def _qualifies_plural(words: list[_Word], span: _Span) -> bool:
